@@ -1,0 +1,96 @@
+"""`python -m netbot`: check everything, then run the bot until SIGTERM or SIGINT.
+
+Start-up refuses to run (exit code 2) when the configuration or the environment is wrong,
+and says everything that is wrong at once, so an operator fixes it in one go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from typing import TextIO
+
+from netbot.bot import create_bot
+from netbot.config import ConfigError, NetbotConfig, load_config
+from netbot.db import Database, database_url
+from netbot.logs import setup_logging
+from netbot.runtime import Runtime
+from netbot.secrets import HOW_TO_GET, Secrets, load_secrets
+from netbot.web import create_app, start_http, stop_http
+
+log = logging.getLogger("netbot")
+
+EXIT_OK = 0
+EXIT_CONFIG = 2
+REQUIRED_FOR_BOT = ("DISCORD_TOKEN",)
+
+
+def check_start_up(secrets: Secrets) -> tuple[NetbotConfig | None, list[str]]:
+    """Load the configuration and check the environment; return every problem as a line."""
+    problems: list[str] = []
+    config = None
+    try:
+        config = load_config(secrets.config_path)
+    except ConfigError as exc:
+        problems.append(f"configuration file {exc.path} has {len(exc.problems)} problem(s):")
+        problems.extend(f"  - {p}" for p in exc.problems)
+    for name in secrets.missing(*REQUIRED_FOR_BOT):
+        problems.append(f"environment variable {name} is not set; get it from: {HOW_TO_GET[name]}")
+    return config, problems
+
+
+def report(problems: list[str], out: TextIO) -> None:
+    print("netbot cannot start:", file=out)
+    for line in problems:
+        print(line if line.startswith("  ") else f"- {line}", file=out)
+    print("Set variables in the environment or in a .env file (see .env.example).", file=out)
+
+
+async def serve(runtime: Runtime) -> int:
+    """Run the bot and the side door until a signal; drain commands, then close."""
+    bot = create_bot(runtime)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    http_runner = None
+    if runtime.config.http.enabled:
+        app = create_app(runtime.health, runtime.metrics, runtime.database.ping)
+        http_runner, port = await start_http(
+            app, runtime.config.http.host, runtime.config.http.port
+        )
+        log.info("side door listening on %s:%d", runtime.config.http.host, port)
+
+    bot_task = asyncio.create_task(bot.start(runtime.secrets.discord_token.reveal()))
+    stop_task = asyncio.create_task(stop.wait())
+    await asyncio.wait({bot_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+    code = EXIT_OK
+    if bot_task.done() and bot_task.exception() is not None:
+        log.error("the Discord connection failed", exc_info=bot_task.exception())
+        code = 1
+    else:
+        log.info("shutting down: finishing running commands")
+        await bot.drain()
+    await bot.close()
+    bot_task.cancel()
+    stop_task.cancel()
+    if http_runner is not None:
+        await stop_http(http_runner)
+    runtime.database.close()
+    log.info("shut down cleanly")
+    return code
+
+
+def main() -> int:
+    secrets = load_secrets()
+    config, problems = check_start_up(secrets)
+    if problems or config is None:
+        report(problems, sys.stderr)
+        return EXIT_CONFIG
+    setup_logging(config.logging.level, secrets)
+    url = database_url(secrets.database_url.reveal(), config.storage.data_dir)
+    runtime = Runtime(config=config, secrets=secrets, database=Database.open(url))
+    return asyncio.run(serve(runtime))

@@ -1,0 +1,188 @@
+"""The bot factory: a py-cord Bot with netbot's rules applied to every interaction.
+
+Rules that hold for every cog, so no cog has to remember them:
+- only allow-listed guilds are served;
+- nothing pings by accident (`allowed_mentions` is none unless a message says otherwise);
+- every failed command gets an ephemeral answer with a short error id, and exactly one log
+  line under that id;
+- on shutdown, commands already running are finished before the connection closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+import discord
+
+from netbot.errors import UserError, new_error_id
+from netbot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CogSpec:
+    """A cog netbot can load, and the environment variables its backend needs."""
+
+    name: str
+    requires: tuple[str, ...] = ()
+
+
+COGS: tuple[CogSpec, ...] = (CogSpec("core"),)
+
+NOT_ALLOWED = "netbot is not enabled in this server."
+SHUTTING_DOWN = "netbot is restarting; please try again in a minute."
+
+
+class NetBot(discord.Bot):
+    """A `discord.Bot` that carries the runtime and enforces the rules above."""
+
+    def __init__(self, runtime: Runtime, **options: object) -> None:
+        intents = discord.Intents.default()
+        intents.members = True
+        options.setdefault("allowed_mentions", discord.AllowedMentions.none())
+        options.setdefault("debug_guilds", list(runtime.config.guilds))
+        super().__init__(intents=intents, **options)
+        self.runtime = runtime
+        self.loaded_cogs: list[str] = []
+        self._started: dict[int, float] = {}
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._draining = False
+
+    # ------------------------------------------------------------------ cogs
+    def load_configured_cogs(self, specs: tuple[CogSpec, ...] = COGS) -> list[str]:
+        """Load each switched-on cog whose backend is configured; one log line per skip."""
+        switches = self.runtime.config.cogs
+        for spec in specs:
+            if not getattr(switches, spec.name):
+                log.info("cog %s not loaded: switched off in the configuration", spec.name)
+                continue
+            missing = self.runtime.secrets.missing(*spec.requires)
+            if missing:
+                log.info("cog %s not loaded: %s not set", spec.name, ", ".join(missing))
+                continue
+            self.load_extension(f"cogs.{spec.name}")
+            self.loaded_cogs.append(spec.name)
+        return self.loaded_cogs
+
+    # ------------------------------------------------------------------ gateway state
+    async def on_connect(self) -> None:
+        self.runtime.health.gateway_up()
+        await super().on_connect()  # syncs the application commands
+
+    async def on_ready(self) -> None:
+        log.info("connected as %s to %d guild(s)", self.user, len(self.guilds))
+
+    async def on_resumed(self) -> None:
+        self.runtime.health.gateway_up()
+
+    async def on_disconnect(self) -> None:
+        self.runtime.health.gateway_down()
+
+    # ------------------------------------------------------------------ interactions
+    def is_allowed(self, guild_id: int | None) -> bool:
+        return guild_id is not None and guild_id in self.runtime.config.guilds
+
+    async def process_application_commands(
+        self, interaction: discord.Interaction, auto_sync: bool | None = None
+    ) -> None:
+        if interaction.type not in (
+            discord.InteractionType.application_command,
+            discord.InteractionType.auto_complete,
+        ):
+            return
+        refusal = None
+        if not self.is_allowed(interaction.guild_id):
+            refusal = NOT_ALLOWED
+        elif self._draining:
+            refusal = SHUTTING_DOWN
+        if refusal is None:
+            await super().process_application_commands(interaction, auto_sync)
+            return
+        name = (interaction.data or {}).get("name", "?")
+        self.runtime.metrics.command(str(name), "refused", 0.0)
+        if interaction.type is discord.InteractionType.auto_complete:
+            await interaction.response.send_autocomplete_result(choices=[])
+        else:
+            await interaction.response.send_message(refusal, ephemeral=True)
+
+    async def on_application_command(self, ctx: discord.ApplicationContext) -> None:
+        self._started[ctx.interaction.id] = time.perf_counter()
+        self._idle.clear()
+
+    async def on_application_command_completion(self, ctx: discord.ApplicationContext) -> None:
+        self._finish(ctx, "ok")
+
+    async def on_application_command_error(
+        self, ctx: discord.ApplicationContext, error: discord.DiscordException
+    ) -> None:
+        """Answer the user ephemerally with an error id; log once under that id."""
+        cause = (
+            error.original if isinstance(error, discord.ApplicationCommandInvokeError) else error
+        )
+        error_id = new_error_id()
+        command = ctx.command.qualified_name if ctx.command else "?"
+        if isinstance(cause, UserError):
+            self._finish(ctx, "user_error")
+            log.info("error %s in /%s: %s", error_id, command, cause.message)
+            text = f"{cause.message} (error id {error_id})"
+        elif isinstance(cause, discord.CheckFailure):
+            self._finish(ctx, "refused")
+            log.info("error %s in /%s: check failed: %s", error_id, command, cause)
+            text = f"You may not use this command here. (error id {error_id})"
+        else:
+            self._finish(ctx, "error")
+            self.runtime.metrics.error(type(cause).__name__)
+            log.error("error %s in /%s", error_id, command, exc_info=cause)
+            text = (
+                f"Something went wrong on our side (error id {error_id}). "
+                "An operator can find the details in the log under that id."
+            )
+        await reply_ephemeral(ctx.interaction, text)
+
+    def _finish(self, ctx: discord.ApplicationContext, outcome: str) -> None:
+        started = self._started.pop(ctx.interaction.id, None)
+        seconds = time.perf_counter() - started if started is not None else 0.0
+        name = ctx.command.qualified_name if ctx.command else "?"
+        self.runtime.metrics.command(name, outcome, seconds)
+        if not self._started:
+            self._idle.set()
+
+    # ------------------------------------------------------------------ shutdown
+    async def drain(self, grace_seconds: float = 20.0) -> bool:
+        """Stop taking commands and wait for running ones; True if all finished in time."""
+        self._draining = True
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace_seconds)
+        except TimeoutError:
+            log.warning(
+                "shutdown: %d command(s) still running after %.0fs",
+                len(self._started),
+                grace_seconds,
+            )
+            return False
+        return True
+
+
+async def reply_ephemeral(interaction: discord.Interaction, text: str) -> None:
+    """Answer an interaction ephemerally whether or not it was already acknowledged."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True)
+        else:
+            await interaction.response.send_message(text, ephemeral=True)
+    except discord.HTTPException:
+        log.warning("could not deliver an error reply for interaction %s", interaction.id)
+
+
+def create_bot(runtime: Runtime, *, load_cogs: bool = True) -> NetBot:
+    """Build the bot: point py-cord at the configured Discord API and load the cogs."""
+    discord.http.Route.API_BASE_URL = runtime.secrets.discord_api_base_url
+    bot = NetBot(runtime)
+    if load_cogs:
+        bot.load_configured_cogs()
+    return bot

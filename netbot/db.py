@@ -1,0 +1,222 @@
+"""Storage: SQLite by default, PostgreSQL when DATABASE_URL says so, schema kept by Alembic.
+
+`Database.open` brings the schema to the newest migration before anything else touches it,
+so the bot never runs against tables older than its code. Migrations live in
+`netbot/migrations/versions/` (0001, 0002, ... each chained after the previous one) and
+models in `netbot/models.py`; see there for how to add a table.
+
+Every call here blocks. From asyncio code, run them in a worker thread
+(`await asyncio.to_thread(db.get_state, "feed", "cursor")`) so a slow database never stalls
+the Discord gateway.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, delete, event, func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from netbot.models import JsonValue, StateEntry, utcnow
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SQLITE_FILENAME = "netbot.sqlite3"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+POSTGRES_CONNECT_TIMEOUT_S = 10
+# Any fixed 64-bit number works; it only has to be the same in every netbot process.
+_MIGRATION_LOCK_ID = 0x6E6574626F74  # "netbot"
+_SQLITE_BEGIN_OPTION = "netbot_sqlite_begin"
+# Alembic keeps its migration context in a module global, so within one process only one
+# thread may migrate at a time, whatever the database.
+_MIGRATION_THREAD_LOCK = threading.Lock()
+
+
+# One statement, so two writers racing on the same key cannot both try to INSERT; other
+# backends fall back to the ORM's select-then-write `merge`.
+_UPSERT_INSERTS: dict[str, Callable[..., Any]] = {
+    "sqlite": sqlite.insert,
+    "postgresql": postgresql.insert,
+}
+
+
+def database_url(explicit_url: str, data_dir: str | Path) -> str:
+    """The URL to connect to: `explicit_url` (DATABASE_URL) if set, else a SQLite file in `data_dir`.
+
+    `postgres://` and `postgresql://` (as hosting providers hand them out) are pointed at
+    psycopg 3, the only PostgreSQL driver installed.
+    """
+    explicit_url = explicit_url.strip()
+    if explicit_url:
+        for prefix in ("postgres://", "postgresql://"):
+            if explicit_url.startswith(prefix):
+                return "postgresql+psycopg://" + explicit_url.removeprefix(prefix)
+        return explicit_url
+    directory = Path(data_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{directory / SQLITE_FILENAME}"
+
+
+def alembic_config() -> Config:
+    """Alembic settings for running migrations from code: no alembic.ini is needed at run time."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with netbot's connection settings, without touching the database yet."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed)
+        _configure_sqlite(engine)
+        return engine
+    connect_args: dict[str, Any] = {}
+    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT_S
+    return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Make SQLite behave like a real transactional database shared by several processes.
+
+    Python's sqlite3 (before 3.12) does not BEGIN before DDL or SELECT, so a failed migration
+    could leave half a schema; SQLAlchemy emits BEGIN itself instead. WAL lets readers run
+    while someone writes, and busy_timeout makes a second process wait for a lock rather
+    than fail at once.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            _enable_wal(cursor)
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(_SQLITE_BEGIN_OPTION, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _enable_wal(cursor: sqlite3.Cursor) -> None:
+    """Switch the file to WAL, retrying while another process holds the lock it needs.
+
+    SQLite answers "database is locked" to a journal mode change at once, without waiting
+    for busy_timeout, which two bots starting together on a new file would otherwise hit.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def _migrate(engine: Engine) -> None:
+    """Upgrade the schema to head inside one transaction, holding a lock against other processes.
+
+    Two bots starting at once queue on the lock (a PostgreSQL advisory lock, or SQLite's
+    write lock taken by BEGIN IMMEDIATE); the second then finds the schema already at head.
+    """
+    with _MIGRATION_THREAD_LOCK, engine.connect() as connection:
+        connection = connection.execution_options(**{_SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        with connection.begin():
+            if engine.dialect.name == "postgresql":
+                connection.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK_ID)))
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+
+class Database:
+    """The bot's database: sessions, a health ping, and a small key-value store for cogs."""
+
+    def __init__(self, engine: Engine) -> None:
+        """Wrap `engine` as is; `open` is the usual way in, as it also migrates."""
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str) -> Database:
+        """Connect to `url` and bring its schema to the newest migration."""
+        engine = make_engine(url)
+        try:
+            _migrate(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        log.info("database ready: %s", engine.url.render_as_string(hide_password=True))
+        return cls(engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits if the block succeeds and rolls everything back if it raises."""
+        with self._sessions.begin() as session:
+            yield session
+
+    def ping(self) -> bool:
+        """Whether the database answers `SELECT 1`; never raises, for health checks."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as error:
+            log.debug("database ping failed: %s", type(error).__name__)
+            return False
+        return True
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    def get_state(self, namespace: str, key: str, default: JsonValue = None) -> JsonValue:
+        """The value stored under (namespace, key), or `default` if there is none."""
+        with self.session() as session:
+            entry = session.get(StateEntry, (namespace, key))
+            return default if entry is None else entry.value
+
+    def set_state(self, namespace: str, key: str, value: JsonValue) -> None:
+        """Store `value` (anything JSON can hold) under (namespace, key), replacing any old value."""
+        row = {"namespace": namespace, "key": key, "value": value, "updated_at": utcnow()}
+        with self.session() as session:
+            insert = _UPSERT_INSERTS.get(self.engine.dialect.name)
+            if insert is None:
+                session.merge(StateEntry(**row))
+                return
+            statement = insert(StateEntry).values(row)
+            session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["namespace", "key"],
+                    set_={
+                        "value": statement.excluded.value,
+                        "updated_at": statement.excluded.updated_at,
+                    },
+                )
+            )
+
+    def delete_state(self, namespace: str, key: str) -> bool:
+        """Forget (namespace, key); True if there was something to forget."""
+        with self.session() as session:
+            result = session.execute(
+                delete(StateEntry).where(StateEntry.namespace == namespace, StateEntry.key == key)
+            )
+            return result.rowcount > 0

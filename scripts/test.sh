@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: installs and starts what it needs, then runs
+# ruff and pytest. Usage: scripts/test.sh [pytest args...]
+#  - Python deps: a venv in .venv from requirements.txt (pinned).
+#  - PostgreSQL: uses NETBOT_TEST_DATABASE_URL if set; else starts the local cluster if one
+#    is installed and uses 127.0.0.1:5432/test; else the PostgreSQL cases are skipped.
+#  - Redmine: REDMINE_TEST_URL + REDMINE_TEST_INFO_JSON if set; else ../shared's
+#    redmine-up.sh (as root) brings up a seeded Redmine 5 on 127.0.0.1:3999.
+#  - CI=true sets NETBOT_NO_SKIP=1: any skipped test fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+t0=$(date +%s)
+say() { printf '[test %4ss] %s\n' "$(( $(date +%s) - t0 ))" "$*" >&2; }
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv"
+  "$PY" -m venv .venv
+fi
+if ! cmp -s requirements.txt .venv/.requirements.installed; then
+  say "installing requirements.txt"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+  cp requirements.txt .venv/.requirements.installed
+fi
+
+if [ -z "${NETBOT_TEST_DATABASE_URL:-}" ] && command -v pg_lsclusters >/dev/null 2>&1; then
+  if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    say "starting PostgreSQL"
+    for version in $(ls /etc/postgresql 2>/dev/null); do
+      pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+    done
+    for _ in $(seq 1 50); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done
+  fi
+  if pg_isready -q -h 127.0.0.1 -p 5432; then
+    export NETBOT_TEST_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:5432/test"
+  fi
+fi
+say "PostgreSQL for tests: ${NETBOT_TEST_DATABASE_URL:-none (PostgreSQL cases will skip)}"
+
+if [ "${CI:-}" = true ]; then export NETBOT_NO_SKIP=1; fi
+
+say "ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+
+say "pytest"
+set +e
+.venv/bin/python -m pytest -p no:cacheprovider "$@"
+code=$?
+set -e
+say "done (pytest exit $code)"
+exit $code

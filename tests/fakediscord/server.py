@@ -1,0 +1,677 @@
+"""A small fake Discord: aiohttp REST API plus websocket gateway on 127.0.0.1.
+
+It keeps just enough state (guilds, channels, threads, roles, members, messages, commands,
+interactions) for the real py-cord client to start, sync commands and answer interactions.
+Anything it does not know is recorded as a failure and answered 404, so a test never passes
+because the fake silently ignored a call; every request and response is also checked against
+Discord's OpenAPI description (see :mod:`.contract`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Self
+
+from aiohttp import WSMsgType, web
+
+from . import contract, payloads
+from .payloads import snowflake
+from .records import FakeMessage, InteractionRecord, RequestRecord
+
+API_VERSION = 10
+LOADING = 128  # message flag of a deferred "thinking..." response
+DEFAULT_TIMEOUT = 5.0
+EVERYONE_PERMISSIONS = 1071698660929  # Discord's default @everyone permissions
+
+Ref = dict[str, Any] | int | str
+Result = tuple[int, Any]
+
+
+def ref_id(ref: Ref) -> str:
+    """Accept a payload dict, a py-cord object with ``.id``, an int or a str id."""
+    if isinstance(ref, dict):
+        return str(ref["id"])
+    return str(getattr(ref, "id", ref))
+
+
+@dataclass
+class Call:
+    """A parsed REST request handed to a route handler."""
+
+    params: dict[str, str]
+    query: dict[str, str]
+    body: Any
+
+
+class Unknown(LookupError):
+    """An id the fake does not know; answered like Discord: 404 with a JSON error code."""
+
+
+def lookup(mapping: dict[str, Any], key: str, what: str, code: int) -> Any:
+    value = mapping.get(key)
+    if value is None or getattr(value, "deleted", False):
+        raise Unknown(what, code)
+    return value
+
+
+@dataclass
+class Fault:
+    """An injected error answer for the next ``times`` calls of one route."""
+
+    method: str
+    template: str
+    status: int
+    body: Any
+    times: int
+
+
+class FakeDiscordServer:
+    """REST + gateway core; :class:`~.harness.FakeDiscord` adds the test-driving API."""
+
+    def __init__(self, *, bot_name: str = "netbot", default_timeout: float = DEFAULT_TIMEOUT):
+        self.default_timeout = default_timeout
+        self.application_id = snowflake()
+        self.bot_user = payloads.user(self.application_id, bot_name, bot=True)
+        self.guilds: dict[str, dict[str, Any]] = {}
+        self.channels: dict[str, dict[str, Any]] = {}
+        self.roles: dict[str, dict[str, dict[str, Any]]] = {}
+        self.members: dict[str, dict[str, dict[str, Any]]] = {}
+        self.users: dict[str, dict[str, Any]] = {self.application_id: self.bot_user}
+        self.messages: dict[str, FakeMessage] = {}
+        self.commands: dict[str | None, list[dict[str, Any]]] = {None: []}
+        self.interactions: dict[str, InteractionRecord] = {}
+        self.requests: list[RequestRecord] = []
+        self.failures: list[str] = []
+        self.gateway_events: list[tuple[str, dict[str, Any]]] = []
+        self._faults: list[Fault] = []
+        self._changed = asyncio.Condition()
+        self._outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._identified = False
+        self._seq = 0
+        self._sockets: set[web.WebSocketResponse] = set()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self._routes = [
+            (method, re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", t) + "$"), t, h)
+            for method, t, h in self._route_table()
+        ]
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        app = web.Application()
+        app.router.add_get("/gateway-ws", self._gateway)
+        app.router.add_route("*", "/{tail:.*}", self._rest)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        return self
+
+    async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if exc is None:
+            self.assert_no_failures()
+        elif self.failures and isinstance(exc, BaseException):
+            exc.add_note("fake Discord failures:\n  - " + "\n  - ".join(self.failures))
+
+    @property
+    def api_base_url(self) -> str:
+        """Value for ``discord.http.Route.API_BASE_URL`` (py-cord formats ``{API_VERSION}``)."""
+        return f"http://127.0.0.1:{self.port}/api/v{{API_VERSION}}"
+
+    @property
+    def contract_checking(self) -> bool:
+        return contract.CONTRACT_CHECKING
+
+    # -- failures and waiting ---------------------------------------------------------------
+
+    def fail(self, message: str) -> None:
+        """Record a problem; waits fail at once and the test fails at context exit."""
+        self.failures.append(message)
+        self._notify()
+
+    def assert_no_failures(self) -> None:
+        if self.failures:
+            listing = "\n  - ".join(self.failures)
+            raise AssertionError(
+                f"fake Discord recorded {len(self.failures)} failure(s):\n  - {listing}"
+            )
+
+    def _notify(self) -> None:
+        """Wake every waiter; called after each state change (no polling anywhere)."""
+
+        async def notify() -> None:
+            async with self._changed:
+                self._changed.notify_all()
+
+        asyncio.get_running_loop().create_task(notify())
+
+    def _wait_interrupted(self) -> bool:
+        """Hook for the harness: True when waiting is pointless (e.g. the bot died)."""
+        return bool(self.failures)
+
+    async def wait_until(
+        self, predicate: Callable[[], bool], what: str, within: float | None = None
+    ) -> None:
+        """Wait for ``predicate`` to hold; fail with a clear message on timeout or failure."""
+        within = self.default_timeout if within is None else within
+        try:
+            async with self._changed:
+                await asyncio.wait_for(
+                    self._changed.wait_for(lambda: predicate() or self._wait_interrupted()),
+                    within,
+                )
+        except TimeoutError:
+            recent = "\n  ".join(f"{r.method} {r.path} -> {r.status}" for r in self.requests[-8:])
+            raise AssertionError(
+                f"timed out after {within}s waiting for {what}; last requests:\n  {recent}"
+            ) from None
+        self.assert_no_failures()
+        self._check_interrupted()
+
+    def _check_interrupted(self) -> None:
+        """Overridden by the harness to raise the bot's own exception."""
+
+    # -- gateway ----------------------------------------------------------------------------
+
+    def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        """Queue a gateway DISPATCH event; sent in order once the bot has identified."""
+        self.gateway_events.append((event, data))
+        if self._identified:
+            self._outbox.put_nowait({"op": 0, "t": event, "d": data})
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._sockets.add(ws)
+        writer: asyncio.Task[None] | None = None
+        # py-cord asks for zlib-stream but inflates only binary frames: plain text JSON works.
+        await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}}))
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    break
+                frame = json.loads(msg.data)
+                op, data = frame.get("op"), frame.get("d")
+                if op == 1:
+                    await ws.send_str(json.dumps({"op": 11}))
+                elif op == 2:
+                    self._identify(data)
+                    writer = asyncio.create_task(self._write(ws))
+                elif op == 8:
+                    self._members_chunk(data)
+                elif op not in (3, 4):
+                    self.fail(f"gateway: unsupported op {op}: {frame}")
+        finally:
+            if writer is not None:
+                writer.cancel()
+            self._sockets.discard(ws)
+            self._identified = False
+        return ws
+
+    async def _write(self, ws: web.WebSocketResponse) -> None:
+        while True:
+            frame = await self._outbox.get()
+            self._seq += 1
+            await ws.send_str(json.dumps({**frame, "s": self._seq}))
+
+    def _identify(self, data: dict[str, Any]) -> None:
+        if not str(data.get("token", "")).strip():
+            self.fail("gateway: IDENTIFY without a token")
+        self._identified = True
+        self._outbox.put_nowait(
+            {
+                "op": 0,
+                "t": "READY",
+                "d": {
+                    "v": API_VERSION,
+                    "user": self.bot_user,
+                    "guilds": [{"id": gid, "unavailable": True} for gid in self.guilds],
+                    "session_id": snowflake(),
+                    "resume_gateway_url": self._ws_url,
+                    "application": {"id": self.application_id, "flags": 0},
+                    "private_channels": [],
+                },
+            }
+        )
+        for guild_id in self.guilds:
+            self._outbox.put_nowait(
+                {"op": 0, "t": "GUILD_CREATE", "d": self.guild_create(guild_id)}
+            )
+
+    def guild_create(self, guild_id: str) -> dict[str, Any]:
+        """The full GUILD_CREATE payload: guild, roles, channels, threads and members."""
+        channels = [c for c in self.channels.values() if c.get("guild_id") == guild_id]
+        return {
+            **self.guilds[guild_id],
+            "unavailable": False,
+            "large": False,
+            "joined_at": payloads.now_iso(),
+            "member_count": len(self.members[guild_id]),
+            "roles": list(self.roles[guild_id].values()),
+            "channels": [c for c in channels if c["type"] not in (10, 11, 12)],
+            "threads": [c for c in channels if c["type"] in (10, 11, 12)],
+            "members": list(self.members[guild_id].values()),
+            "voice_states": [],
+            "presences": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+        }
+
+    def _members_chunk(self, data: dict[str, Any]) -> None:
+        guild_id = str(data["guild_id"])
+        chunk = {
+            "guild_id": guild_id,
+            "members": list(self.members.get(guild_id, {}).values()),
+            "chunk_index": 0,
+            "chunk_count": 1,
+            "not_found": [],
+            "nonce": data.get("nonce"),
+        }
+        self._outbox.put_nowait({"op": 0, "t": "GUILD_MEMBERS_CHUNK", "d": chunk})
+
+    @property
+    def _ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway-ws"
+
+    # -- REST plumbing ----------------------------------------------------------------------
+
+    def fail_next(
+        self, method: str, template: str, status: int, body: Any = None, times: int = 1
+    ) -> None:
+        """Answer the next ``times`` calls of a route (e.g. ``"/channels/{channel_id}/messages"``)
+        with an error. py-cord retries 5xx after 1 s+ and needs a ``Via`` header for 429, so
+        prefer 4xx; 429 is sent with ``Via`` and the body's ``retry_after``.
+        """
+        if body is None:
+            body = {"message": f"injected {status}", "code": 0}
+        self._faults.append(Fault(method.upper(), template, status, body, times))
+
+    async def _rest(self, request: web.Request) -> web.Response:
+        prefix = f"/api/v{API_VERSION}"
+        path = request.path.removeprefix(prefix)
+        query, body = dict(request.query), await self._read_body(request)
+        record = RequestRecord(request.method, path, query, body)
+        self.requests.append(record)
+        headers = {k: v for k, v in request.headers.items() if k.lower() == "authorization"}
+        route = self._match(request.method, path) if path != request.path else None
+        if route is None:
+            self.fail(f"unknown route: {request.method} {request.path}")
+            status, answer = 404, {"message": "404: Not Found", "code": 0}
+        else:
+            template, handler, params = route
+            if problem := contract.check_request(request.method, path, query, body, headers):
+                self.fail(problem)
+            status, answer = self._answer(
+                request.method, template, handler, Call(params, query, body)
+            )
+            if problem := contract.check_response(
+                request.method, path, status, answer, query, headers
+            ):
+                self.fail(problem)
+        record.status, record.response = status, answer
+        self._notify()
+        if answer is None:
+            return web.Response(status=status)
+        # py-cord requires exactly "application/json" (json_response would add a charset);
+        # it also needs a Via header to treat a 429 as a rate limit rather than a ban.
+        return web.Response(
+            status=status,
+            body=json.dumps(answer).encode(),
+            headers={
+                "Content-Type": "application/json",
+                **({"Via": "1.1 fake"} if status == 429 else {}),
+            },
+        )
+
+    def _answer(
+        self, method: str, template: str, handler: Callable[[Call], Result], call: Call
+    ) -> Result:
+        """An injected fault, else the handler's answer; unknown ids give Discord's 404."""
+        for fault in self._faults:
+            if fault.method == method and fault.template == template:
+                fault.times -= 1
+                if fault.times <= 0:
+                    self._faults.remove(fault)
+                return fault.status, fault.body
+        try:
+            return handler(call)
+        except Unknown as exc:
+            return 404, {"message": f"Unknown {exc.args[0]}", "code": exc.args[1]}
+        except Exception as exc:  # a bug in the fake must fail the test, not hang it
+            self.fail(f"fake crashed on {method} {template}: {exc!r}")
+            return 400, {"message": repr(exc), "code": 0}  # 4xx: py-cord retries 5xx slowly
+
+    @staticmethod
+    async def _read_body(request: web.Request) -> Any:
+        """JSON body, or the ``payload_json`` field of form data (interaction callbacks)."""
+        if not request.can_read_body:
+            return None
+        if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            form = await request.post()
+            raw = form.get("payload_json")
+            return json.loads(raw) if isinstance(raw, str) else None
+        text = await request.text()
+        return json.loads(text) if text else None
+
+    def _match(
+        self, method: str, path: str
+    ) -> tuple[str, Callable[[Call], Result], dict[str, str]] | None:
+        for route_method, pattern, template, handler in self._routes:
+            if route_method == method and (match := pattern.match(path)):
+                return template, handler, match.groupdict()
+        return None
+
+    def _route_table(self) -> list[tuple[str, str, Callable[[Call], Result]]]:
+        app, guild_cmds = (
+            "/applications/{application_id}",
+            "/applications/{application_id}/guilds/{guild_id}",
+        )
+        webhook = "/webhooks/{application_id}/{token}"
+        return [
+            ("GET", "/gateway", lambda c: (200, {"url": self._ws_url})),
+            ("GET", "/gateway/bot", self._gateway_bot),
+            (
+                "GET",
+                "/users/@me",
+                lambda c: (200, {**self.bot_user, "mfa_enabled": False, "locale": "en-US"}),
+            ),
+            ("GET", "/soundboard-default-sounds", lambda c: (200, [])),
+            ("GET", app + "/commands", self._get_commands),
+            ("PUT", app + "/commands", self._put_commands),
+            ("GET", guild_cmds + "/commands", self._get_commands),
+            ("PUT", guild_cmds + "/commands", self._put_commands),
+            ("POST", "/interactions/{interaction_id}/{token}/callback", self._callback),
+            ("POST", webhook, self._followup),
+            ("GET", webhook + "/messages/@original", lambda c: (200, self._original(c).payload)),
+            ("PATCH", webhook + "/messages/@original", self._edit_original),
+            ("DELETE", webhook + "/messages/@original", lambda c: self._delete(self._original(c))),
+            ("GET", webhook + "/messages/{message_id}", lambda c: (200, self._message(c).payload)),
+            ("PATCH", webhook + "/messages/{message_id}", self._edit_message),
+            (
+                "DELETE",
+                webhook + "/messages/{message_id}",
+                lambda c: self._delete(self._message(c)),
+            ),
+            ("GET", "/channels/{channel_id}", lambda c: (200, self._channel_of(c))),
+            ("PATCH", "/channels/{channel_id}", self._edit_channel),
+            ("GET", "/channels/{channel_id}/messages", self._list_messages),
+            ("POST", "/channels/{channel_id}/messages", self._create_message),
+            (
+                "GET",
+                "/channels/{channel_id}/messages/{message_id}",
+                lambda c: (200, self._message(c).payload),
+            ),
+            ("PATCH", "/channels/{channel_id}/messages/{message_id}", self._edit_message),
+            (
+                "DELETE",
+                "/channels/{channel_id}/messages/{message_id}",
+                lambda c: self._delete(self._message(c)),
+            ),
+            ("POST", "/channels/{channel_id}/threads", self._create_thread),
+            ("POST", "/channels/{channel_id}/messages/{message_id}/threads", self._create_thread),
+            ("PUT", "/channels/{channel_id}/thread-members/@me", lambda c: (204, None)),
+            ("PUT", "/channels/{channel_id}/thread-members/{user_id}", lambda c: (204, None)),
+            ("GET", "/guilds/{guild_id}/members", self._list_members),
+            ("GET", "/guilds/{guild_id}/members/{user_id}", self._get_member),
+            (
+                "GET",
+                "/guilds/{guild_id}/roles",
+                lambda c: (
+                    200,
+                    list(lookup(self.roles, c.params["guild_id"], "Guild", 10004).values()),
+                ),
+            ),
+            ("PUT", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}", self._add_role),
+            (
+                "GET",
+                "/users/{user_id}",
+                lambda c: (200, lookup(self.users, c.params["user_id"], "User", 10013)),
+            ),
+            ("POST", "/users/@me/channels", self._create_dm),
+        ]
+
+    # -- REST handlers: startup and commands ------------------------------------------------
+
+    def _gateway_bot(self, call: Call) -> Result:
+        limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
+        return 200, {"url": self._ws_url, "shards": 1, "session_start_limit": limit}
+
+    def _get_commands(self, call: Call) -> Result:
+        return 200, self.commands.get(call.params.get("guild_id"), [])
+
+    def _put_commands(self, call: Call) -> Result:
+        """Bulk overwrite: keep ids of commands that already exist, as Discord does."""
+        guild_id = call.params.get("guild_id")
+        old = {(c["name"], c.get("type", 1)): c["id"] for c in self.commands.get(guild_id, [])}
+        stored = []
+        for command in call.body:
+            key = (command["name"], command.get("type", 1))
+            stored.append(
+                {
+                    "type": 1,
+                    "description": "",
+                    "default_member_permissions": None,
+                    **command,
+                    "id": old.get(key) or snowflake(),
+                    "application_id": self.application_id,
+                    "version": snowflake(),
+                    **({"guild_id": guild_id} if guild_id else {}),
+                }
+            )
+        self.commands[guild_id] = stored
+        return 200, stored
+
+    # -- REST handlers: interactions --------------------------------------------------------
+
+    def _interaction(self, call: Call) -> InteractionRecord:
+        return lookup(self.interactions, call.params["token"], "Webhook", 10015)
+
+    def _original(self, call: Call) -> FakeMessage:
+        original = self._interaction(call).original
+        if original is None or original.deleted:
+            raise Unknown("Message", 10008)
+        return original
+
+    def _channel_of(self, call: Call) -> dict[str, Any]:
+        return lookup(self.channels, call.params["channel_id"], "Channel", 10003)
+
+    def _message(self, call: Call) -> FakeMessage:
+        return lookup(self.messages, call.params["message_id"], "Message", 10008)
+
+    def _callback(self, call: Call) -> Result:
+        record = self._interaction(call)
+        if record.callbacks:
+            return 400, {"message": "Interaction has already been acknowledged.", "code": 40060}
+        kind, data = call.body["type"], call.body.get("data") or {}
+        record.callbacks.append(call.body)
+        message: FakeMessage | None = None
+        channel_id = record.payload["channel_id"]
+        if kind == 4:
+            message = self._store_message(channel_id, data, webhook=True)
+        elif kind == 5:
+            message = self._store_message(
+                channel_id, {"flags": (data.get("flags") or 0) | LOADING}, webhook=True
+            )
+            message.loading = True
+        elif kind in (6, 7):
+            message = self.messages[record.payload["message"]["id"]]
+            if kind == 7:
+                self._apply_edit(message, data)
+        record.original = message or record.original
+        answer: dict[str, Any] = {"interaction": {"id": record.id, "type": record.payload["type"]}}
+        if message is not None:
+            answer["interaction"].update(
+                response_message_id=message.payload["id"],
+                response_message_loading=message.loading,
+                response_message_ephemeral=message.ephemeral,
+            )
+            if kind in (4, 7):
+                answer["resource"] = {"type": kind, "message": message.payload}
+        return 200, answer
+
+    def _followup(self, call: Call) -> Result:
+        record = self._interaction(call)
+        original = record.original
+        if original is not None and original.loading:
+            # The first follow-up after a defer fills in the "thinking..." message.
+            flags = (original.flags & ~LOADING) | (call.body.get("flags") or 0)
+            self._apply_edit(original, {**call.body, "flags": flags})
+            original.loading = False
+            message = original
+        else:
+            message = self._store_message(record.payload["channel_id"], call.body, webhook=True)
+        record.followups.append(message)
+        return 200, message.payload
+
+    def _edit_original(self, call: Call) -> Result:
+        original = self._original(call)
+        self._apply_edit(original, call.body)
+        original.loading = False
+        return 200, original.payload
+
+    # -- REST handlers: messages ------------------------------------------------------------
+
+    def _store_message(
+        self, channel_id: str, body: dict[str, Any], *, webhook: bool = False
+    ) -> FakeMessage:
+        """Create a message the bot sent; channel posts are echoed as MESSAGE_CREATE."""
+        payload = payloads.message(
+            snowflake(),
+            channel_id,
+            self.bot_user,
+            body,
+            webhook_id=self.application_id if webhook else None,
+        )
+        message = FakeMessage(payload, [body])
+        self.messages[payload["id"]] = message
+        if not webhook:
+            self.dispatch("MESSAGE_CREATE", self._gateway_message(payload))
+        return message
+
+    def _gateway_message(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A message as a gateway event: with guild_id and the author's member."""
+        channel = self.channels.get(payload["channel_id"], {})
+        guild_id = channel.get("guild_id")
+        if guild_id is None:
+            return payload
+        event = {**payload, "guild_id": guild_id}
+        member = self.members[guild_id].get(payload["author"]["id"])
+        if member is not None:
+            event["member"] = {k: v for k, v in member.items() if k != "user"}
+        return event
+
+    def _apply_edit(self, message: FakeMessage, body: dict[str, Any]) -> None:
+        message.bodies.append(body)
+        for key in ("content", "embeds", "flags"):
+            if key in body:
+                message.payload[key] = body[key] if body[key] is not None else message.payload[key]
+        if "components" in body:
+            message.payload["components"] = payloads.with_component_ids(body["components"] or [])
+        message.payload["edited_timestamp"] = payloads.now_iso()
+
+    def _edit_message(self, call: Call) -> Result:
+        message = self._message(call)
+        self._apply_edit(message, call.body)
+        if "channel_id" in call.params:
+            self.dispatch("MESSAGE_UPDATE", self._gateway_message(message.payload))
+        return 200, message.payload
+
+    @staticmethod
+    def _delete(message: FakeMessage) -> Result:
+        message.deleted = True
+        return 204, None
+
+    def _list_messages(self, call: Call) -> Result:
+        found = self.messages_in(call.params["channel_id"])
+        if before := call.query.get("before"):
+            found = [m for m in found if m.id < int(before)]
+        if after := call.query.get("after"):
+            found = [m for m in found if m.id > int(after)]
+        limit = int(call.query.get("limit", 50))
+        return 200, [m.payload for m in reversed(found)][:limit]
+
+    def _create_message(self, call: Call) -> Result:
+        return 200, self._store_message(self._channel_of(call)["id"], call.body).payload
+
+    def messages_in(self, channel: Ref) -> list[FakeMessage]:
+        """Visible messages of a channel, oldest first (ephemeral ones included)."""
+        channel_id = ref_id(channel)
+        return [
+            m
+            for m in self.messages.values()
+            if m.payload["channel_id"] == channel_id and not m.deleted
+        ]
+
+    # -- REST handlers: channels, threads, members ------------------------------------------
+
+    def _edit_channel(self, call: Call) -> Result:
+        channel = self._channel_of(call)
+        metadata = channel.get("thread_metadata")
+        for key, value in call.body.items():
+            if metadata is not None and key in ("archived", "locked", "auto_archive_duration"):
+                metadata[key] = value
+            elif key in ("name", "topic", "nsfw", "rate_limit_per_user", "parent_id", "position"):
+                channel[key] = str(value) if key == "parent_id" and value is not None else value
+        self.dispatch("THREAD_UPDATE" if metadata is not None else "CHANNEL_UPDATE", channel)
+        return 200, channel
+
+    def _create_thread(self, call: Call) -> Result:
+        """Create a thread and announce it over the gateway, as Discord does."""
+        parent = self._channel_of(call)
+        message_id = call.params.get("message_id")
+        thread_id = message_id or snowflake()  # a message thread shares the message's id
+        private = call.body.get("type") == 12
+        thread = payloads.thread(
+            thread_id, parent, call.body["name"], self.application_id, private=private
+        )
+        if "auto_archive_duration" in call.body:
+            thread["thread_metadata"]["auto_archive_duration"] = call.body["auto_archive_duration"]
+        self.channels[thread_id] = thread
+        self.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
+        if message_id is not None:
+            return 201, thread
+        member = {
+            "id": thread_id,
+            "user_id": self.application_id,
+            "join_timestamp": payloads.now_iso(),
+            "flags": 0,
+        }
+        return 201, {**thread, "member": member}
+
+    def _list_members(self, call: Call) -> Result:
+        members = list(self.members.get(call.params["guild_id"], {}).values())
+        after = int(call.query.get("after", 0))
+        members = [m for m in members if int(m["user"]["id"]) > after]
+        return 200, members[: int(call.query.get("limit", 1))]
+
+    def _get_member(self, call: Call) -> Result:
+        guild = lookup(self.members, call.params["guild_id"], "Guild", 10004)
+        return 200, lookup(guild, call.params["user_id"], "Member", 10007)
+
+    def _add_role(self, call: Call) -> Result:
+        guild_id, user_id, role_id = (call.params[k] for k in ("guild_id", "user_id", "role_id"))
+        member = lookup(self.members[guild_id], user_id, "Member", 10007)
+        if role_id not in member["roles"]:
+            member["roles"].append(role_id)
+        self.dispatch("GUILD_MEMBER_UPDATE", {**member, "guild_id": guild_id})
+        return 204, None
+
+    def _create_dm(self, call: Call) -> Result:
+        recipient = lookup(self.users, str(call.body["recipient_id"]), "User", 10013)
+        for channel in self.channels.values():
+            if channel["type"] == 1 and channel["recipients"][0]["id"] == recipient["id"]:
+                return 200, channel
+        channel = payloads.dm_channel(snowflake(), recipient)
+        self.channels[channel["id"]] = channel
+        return 200, channel

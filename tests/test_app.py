@@ -1,0 +1,79 @@
+"""`python -m netbot` as operators run it: a real process, the fake Discord, the side door."""
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+import yaml
+
+from tests.fakediscord import FakeDiscord
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def test_netbot_connects_serves_healthz_and_stops_cleanly_on_sigterm(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    port = free_port()
+    config = {
+        "guilds": [int(fake_discord.guild["id"])],
+        "http": {"enabled": True, "host": "127.0.0.1", "port": port},
+        "storage": {"data_dir": str(tmp_path / "data")},
+    }
+    (tmp_path / "netbot.yaml").write_text(yaml.safe_dump(config))
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(ROOT),
+        "NETBOT_CONFIG": str(tmp_path / "netbot.yaml"),
+        "DISCORD_TOKEN": "fake-token-for-the-fake-discord",
+        "DISCORD_API_BASE_URL": fake_discord.api_base_url,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "netbot", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await fake_discord.wait_until(
+            lambda: bool(fake_discord.requests_to("PUT", "/applications/")),
+            "the bot to connect and sync its commands",
+            within=30,
+        )
+        reply = await (await fake_discord.slash("netbot status")).message(within=10)
+        assert "Gateway: connected" in reply.embeds[0]["description"]
+
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{port}/healthz") as health,
+        ):
+            body = await health.json()
+            assert health.status == 200, body
+        assert body["gateway"]["connected"] is True
+        assert body["database"]["reachable"] is True
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{port}/metrics") as metrics,
+        ):
+            text = await metrics.text()
+        assert 'netbot_commands_total{command="netbot status",outcome="ok"} 1.0' in text
+
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    log = stderr.decode()
+    assert process.returncode == 0, log
+    assert "shut down cleanly" in log
+    assert "fake-token-for-the-fake-discord" not in log
+    assert (tmp_path / "data" / "netbot.sqlite3").is_file()

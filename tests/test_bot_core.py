@@ -1,0 +1,186 @@
+"""The real bot, through the real py-cord client, against the fake Discord.
+
+Covers the rules every cog relies on: the guild allow-list, `allowed_mentions` none, the
+global error handler (ephemeral reply + one log line under the same error id), metrics per
+command, and draining running commands at shutdown. The sample commands are the core cog's
+`/netbot status` (with a button) and `/netbot help` (with autocomplete).
+"""
+
+import asyncio
+import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import discord
+import pytest
+from discord.ext import commands
+
+from netbot.bot import NetBot, create_bot
+from netbot.config import parse_config
+from netbot.db import Database
+from netbot.errors import UserError
+from netbot.runtime import Runtime
+from netbot.secrets import Secrets
+from tests.fakediscord import FakeDiscord, run_bot
+
+ERROR_ID = re.compile(r"error id ([0-9a-f]{8})")
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, fake_discord: FakeDiscord) -> Iterator[Runtime]:
+    config = parse_config({"guilds": [int(fake_discord.guild["id"])], "cogs": {"tickets": False}})
+    secrets = Secrets(discord_api_base_url=fake_discord.api_base_url)
+    database = Database.open(f"sqlite:///{tmp_path / 'netbot.sqlite3'}")
+    yield Runtime(config=config, secrets=secrets, database=database)
+    database.close()
+
+
+def make_trouble() -> commands.Cog:
+    """Test-only commands that fail, or wait, on request.
+
+    A new class per bot: py-cord shares a cog class's commands between instances, and the
+    first bot stamps its guild ids on them.
+    """
+
+    class Trouble(commands.Cog):
+        def __init__(self) -> None:
+            self.release = asyncio.Event()
+            self.entered = asyncio.Event()
+
+        @discord.slash_command(description="fails")
+        async def boom(self, ctx: discord.ApplicationContext, kind: str) -> None:
+            if kind == "user":
+                raise UserError("Ticket 99 does not exist.")
+            raise RuntimeError("database exploded")
+
+        @discord.slash_command(description="waits until released")
+        async def slow(self, ctx: discord.ApplicationContext) -> None:
+            self.entered.set()
+            await self.release.wait()
+            await ctx.respond("finished")
+
+    return Trouble()
+
+
+async def test_status_answers_ephemerally_and_refresh_button_edits(
+    fake_discord: FakeDiscord, runtime: Runtime
+) -> None:
+    async with run_bot(create_bot(runtime), fake_discord):
+        record = await fake_discord.slash("netbot status")
+        message = await record.message()
+        assert message.ephemeral
+        description = message.embeds[0]["description"]
+        assert "Gateway: connected" in description
+        assert "Database: reachable" in description
+        assert "Cogs: core" in description
+        assert message.buttons == {"netbot:status:refresh": "Refresh"}
+        assert message.allowed_mentions == {"parse": []}
+
+        runtime.health.failure("redmine", "HTTP 503 from Redmine")
+        click = await fake_discord.click(message, "netbot:status:refresh")
+        edited = await click.response()
+        assert edited["type"] == 7  # UPDATE_MESSAGE: the same message, edited
+        assert (
+            "redmine: failing (HTTP 503 from Redmine)" in edited["data"]["embeds"][0]["description"]
+        )
+
+
+async def test_help_autocompletes_command_names_and_describes_one(
+    fake_discord: FakeDiscord, runtime: Runtime
+) -> None:
+    async with run_bot(create_bot(runtime), fake_discord):
+        choices = await fake_discord.autocomplete(
+            "netbot help", {"command": "stat"}, focused="command"
+        )
+        assert [c["value"] for c in choices] == ["netbot status"]
+        everything = await fake_discord.autocomplete(
+            "netbot help", {"command": ""}, focused="command"
+        )
+        assert {c["value"] for c in everything} == {"netbot status", "netbot help"}
+
+        record = await fake_discord.slash("netbot help", {"command": "netbot help"})
+        message = await record.message()
+        assert message.content == "/netbot help <command>\nWhat a command does and its options"
+        assert message.ephemeral
+
+
+async def test_guilds_off_the_allow_list_are_refused(
+    fake_discord: FakeDiscord, runtime: Runtime
+) -> None:
+    stranger = fake_discord.add_guild("elsewhere")
+    channel = fake_discord.add_channel(stranger, "general")
+    fake_discord.add_member(stranger, fake_discord.user)
+    # Commands are registered per allowed guild in production; register them globally here
+    # so a foreign guild can send one, as it could if an operator made them global.
+    bot = NetBot(runtime, debug_guilds=None)
+    bot.load_configured_cogs()
+    async with run_bot(bot, fake_discord):
+        record = await fake_discord.slash("netbot status", guild=stranger, channel=channel)
+        message = await record.message()
+        assert message.ephemeral
+        assert message.content == "netbot is not enabled in this server."
+        choices = await fake_discord.autocomplete(
+            "netbot help", {"command": "s"}, focused="command", guild=stranger, channel=channel
+        )
+        assert choices == []
+        metrics = bot.runtime.metrics.render().decode()
+        assert 'netbot_commands_total{command="netbot",outcome="refused"} 2.0' in metrics
+
+
+async def test_errors_get_an_ephemeral_id_and_one_log_line(
+    fake_discord: FakeDiscord, runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = create_bot(runtime)
+    bot.add_cog(make_trouble())
+    async with run_bot(bot, fake_discord, fail_on_command_error=False):
+        with caplog.at_level(logging.INFO, logger="netbot.bot"):
+            crash = await (await fake_discord.slash("boom", {"kind": "crash"})).message()
+            refusal = await (await fake_discord.slash("boom", {"kind": "user"})).message()
+
+    assert crash.ephemeral and refusal.ephemeral
+    assert "database exploded" not in crash.content
+    crash_id = ERROR_ID.search(crash.content).group(1)
+    refusal_id = ERROR_ID.search(refusal.content).group(1)
+    assert refusal.content.startswith("Ticket 99 does not exist.")
+    crash_lines = [r for r in caplog.records if crash_id in r.getMessage()]
+    assert len(crash_lines) == 1 and crash_lines[0].exc_info is not None
+    refusal_lines = [r for r in caplog.records if refusal_id in r.getMessage()]
+    assert len(refusal_lines) == 1 and refusal_lines[0].exc_info is None
+    metrics = runtime.metrics.render().decode()
+    assert 'netbot_commands_total{command="boom",outcome="error"} 1.0' in metrics
+    assert 'netbot_commands_total{command="boom",outcome="user_error"} 1.0' in metrics
+
+
+async def test_drain_finishes_running_commands_and_refuses_new_ones(
+    fake_discord: FakeDiscord, runtime: Runtime
+) -> None:
+    bot = create_bot(runtime)
+    trouble = make_trouble()
+    bot.add_cog(trouble)
+    async with run_bot(bot, fake_discord):
+        running = await fake_discord.slash("slow")
+        await asyncio.wait_for(trouble.entered.wait(), 5)
+        drained = asyncio.create_task(bot.drain(grace_seconds=5))
+        late = await (await fake_discord.slash("netbot status")).message()
+        assert late.content == "netbot is restarting; please try again in a minute."
+        assert not drained.done()
+        trouble.release.set()
+        assert await drained is True
+        assert (await running.message()).content == "finished"
+
+
+async def test_cogs_without_their_backend_are_skipped_with_one_log_line(
+    runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    from netbot.bot import CogSpec
+
+    bot = NetBot(runtime)
+    specs = (CogSpec("core"), CogSpec("tickets", ("REDMINE_URL", "REDMINE_TOKEN")))
+    runtime.config = parse_config({"guilds": [1]})
+    with caplog.at_level(logging.INFO, logger="netbot.bot"):
+        loaded = bot.load_configured_cogs(specs)
+    assert loaded == ["core"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "cog tickets not loaded: REDMINE_URL, REDMINE_TOKEN not set"
+    ]

@@ -1,0 +1,321 @@
+"""Storage tests: always on SQLite, and on PostgreSQL too when NETBOT_TEST_DATABASE_URL is set.
+
+Each PostgreSQL test gets a schema of its own (found through search_path), so tests never see
+each other's rows and each has its own alembic_version table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from netbot.db import Database, alembic_config, database_url, make_engine
+from netbot.models import Base, StateEntry
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PG_URL_ENV = "NETBOT_TEST_DATABASE_URL"
+PG_PASSWORD = "not-a-real-pw-4f1c"  # PostgreSQL here uses trust auth, so any password works
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A URL to a SQLite file that does not exist yet."""
+    return f"sqlite:///{tmp_path / 'netbot.sqlite3'}"
+
+
+@pytest.fixture
+def postgres_url(tmp_path: Path) -> Iterator[str]:
+    """A URL (with a password, which trust auth ignores) to a fresh, empty PostgreSQL schema."""
+    base_url = os.environ.get(PG_URL_ENV, "")
+    if not base_url:
+        pytest.skip(f"{PG_URL_ENV} is not set, so PostgreSQL is not tested")
+    base = make_url(database_url(base_url, tmp_path))
+    schema = f"netbot_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        url = base.set(password=PG_PASSWORD).update_query_dict(
+            {"options": f"-csearch_path={schema}"}
+        )
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Each backend in turn: an empty database to open."""
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    database = Database.open(db_url)
+    yield database
+    database.close()
+
+
+def current_revision(database: Database) -> str | None:
+    with database.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (it was free a moment ago)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# --- migrations ---------------------------------------------------------------------------
+
+
+def test_open_creates_tables_at_head(db: Database) -> None:
+    tables = set(inspect(db.engine).get_table_names())
+    assert {"state", "alembic_version"} <= tables
+    assert head_revision() == "0001"
+    assert current_revision(db) == head_revision()
+
+
+def test_reopen_is_idempotent_and_keeps_data(db_url: str) -> None:
+    first = Database.open(db_url)
+    first.set_state("feed", "cursor", 42)
+    first.close()
+    second = Database.open(db_url)
+    try:
+        assert current_revision(second) == head_revision()
+        assert second.get_state("feed", "cursor") == 42
+    finally:
+        second.close()
+
+
+def test_two_processes_opening_at_once_both_succeed(db_url: str) -> None:
+    # Both children wait for the same moment after their (slow) imports, then open together.
+    start_at = time.time() + 2.0
+    child = (
+        "import sys, time\n"
+        "from netbot.db import Database\n"
+        "time.sleep(max(0.0, float(sys.argv[2]) - time.time()))\n"
+        "Database.open(sys.argv[1]).close()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", child, db_url, str(start_at)],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for process in children:
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 0, stderr
+    database = Database.open(db_url)
+    try:
+        assert current_revision(database) == head_revision()
+    finally:
+        database.close()
+
+
+def test_models_and_migrations_agree(db: Database) -> None:
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+
+
+def test_sqlite_connection_settings(sqlite_url: str) -> None:
+    database = Database.open(sqlite_url)
+    try:
+        with database.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() > 0
+    finally:
+        database.close()
+
+
+@pytest.mark.postgres
+def test_password_is_never_logged(postgres_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    Database.open(postgres_url).close()
+    assert "database ready" in caplog.text
+    assert PG_PASSWORD not in caplog.text
+
+
+# --- state --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"cursor": "abc", "seen": [1, 2, 3], "nested": {"deep": {"ok": True, "none": None}}},
+        [1, "two", 3.5, False, None, {"k": "v"}],
+        "Zürich — 東京 — 🚨",
+        {"ключ": "значение", "emoji": "🔥"},
+        0,
+        None,
+    ],
+)
+def test_state_round_trip(db: Database, value: object) -> None:
+    db.set_state("cog", "key", value)
+    assert db.get_state("cog", "key", default="missing") == value
+
+
+def test_missing_state_gives_default(db: Database) -> None:
+    assert db.get_state("cog", "nothing") is None
+    assert db.get_state("cog", "nothing", default={"fresh": True}) == {"fresh": True}
+
+
+def test_set_state_overwrites(db: Database) -> None:
+    db.set_state("feed", "cursor", {"id": 1})
+    first = _updated_at(db, "feed", "cursor")
+    db.set_state("feed", "cursor", {"id": 2})
+    assert db.get_state("feed", "cursor") == {"id": 2}
+    assert _updated_at(db, "feed", "cursor") >= first
+    with db.session() as session:
+        assert session.query(StateEntry).count() == 1
+
+
+def test_updated_at_is_aware_utc(db: Database) -> None:
+    before = dt.datetime.now(dt.UTC)
+    db.set_state("feed", "cursor", 1)
+    stamp = _updated_at(db, "feed", "cursor")
+    assert stamp.tzinfo is not None
+    assert stamp.utcoffset() == dt.timedelta(0)
+    assert before - dt.timedelta(seconds=5) <= stamp <= dt.datetime.now(dt.UTC)
+
+
+def test_namespaces_are_separate(db: Database) -> None:
+    db.set_state("a", "key", 1)
+    db.set_state("b", "key", 2)
+    assert (db.get_state("a", "key"), db.get_state("b", "key")) == (1, 2)
+
+
+def test_delete_state(db: Database) -> None:
+    db.set_state("feed", "cursor", 1)
+    assert db.delete_state("feed", "cursor") is True
+    assert db.get_state("feed", "cursor") is None
+    assert db.delete_state("feed", "cursor") is False
+
+
+def test_naive_datetime_is_refused(db: Database) -> None:
+    with pytest.raises(Exception, match="naive datetime"), db.session() as session:
+        session.add(StateEntry(namespace="a", key="b", value=1, updated_at=dt.datetime(2024, 1, 1)))
+
+
+def _updated_at(db: Database, namespace: str, key: str) -> dt.datetime:
+    with db.session() as session:
+        entry = session.get(StateEntry, (namespace, key))
+        assert entry is not None
+        return entry.updated_at
+
+
+# --- sessions -----------------------------------------------------------------------------
+
+
+class Boom(Exception):
+    pass
+
+
+def test_session_commits_on_success(db: Database) -> None:
+    with db.session() as session:
+        session.add(StateEntry(namespace="a", key="b", value=[1]))
+    assert db.get_state("a", "b") == [1]
+
+
+def test_exception_in_session_leaves_nothing_half_written(db: Database) -> None:
+    db.set_state("a", "kept", "old")
+    with pytest.raises(Boom), db.session() as session:
+        session.add(StateEntry(namespace="a", key="new", value=1))
+        session.flush()  # the row really reached the database before the failure
+        session.execute(text("UPDATE state SET value = '\"changed\"' WHERE key = 'kept'"))
+        raise Boom
+    assert db.get_state("a", "new") is None
+    assert db.get_state("a", "kept") == "old"
+
+
+def test_failed_statement_rolls_back_earlier_writes(db: Database) -> None:
+    with pytest.raises(Exception, match="not JSON serializable"), db.session() as session:
+        session.add(StateEntry(namespace="a", key="first", value=1))
+        session.flush()
+        session.add(StateEntry(namespace="a", key="second", value={"not json": object()}))
+    assert db.get_state("a", "first") is None
+
+
+# --- ping ---------------------------------------------------------------------------------
+
+
+def test_ping_true_when_reachable(db: Database) -> None:
+    assert db.ping() is True
+
+
+def test_ping_false_for_closed_postgres_port() -> None:
+    database = Database(make_engine(f"postgresql+psycopg://netbot@127.0.0.1:{closed_port()}/x"))
+    try:
+        assert database.ping() is False
+    finally:
+        database.close()
+
+
+def test_ping_false_for_unopenable_sqlite_file(tmp_path: Path) -> None:
+    database = Database(make_engine(f"sqlite:///{tmp_path / 'missing-dir' / 'db.sqlite3'}"))
+    try:
+        assert database.ping() is False
+    finally:
+        database.close()
+
+
+def test_open_fails_loudly_when_unreachable() -> None:
+    with pytest.raises(Exception, match=r"127\.0\.0\.1"):
+        Database.open(f"postgresql+psycopg://netbot:pw@127.0.0.1:{closed_port()}/x")
+
+
+# --- database_url -------------------------------------------------------------------------
+
+
+def test_explicit_url_wins(tmp_path: Path) -> None:
+    url = "sqlite:////somewhere/else.db"
+    assert database_url(url, tmp_path / "data") == url
+    assert not (tmp_path / "data").exists()
+
+
+def test_default_is_sqlite_in_data_dir_which_is_created(tmp_path: Path) -> None:
+    data_dir = tmp_path / "deep" / "data"
+    assert database_url("", data_dir) == f"sqlite:///{data_dir}/netbot.sqlite3"
+    assert data_dir.is_dir()
+    assert database_url("   ", str(data_dir)) == f"sqlite:///{data_dir}/netbot.sqlite3"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:p@h:5432/db", "postgresql+psycopg://u:p@h:5432/db"),
+        ("postgresql://u@h/db?sslmode=require", "postgresql+psycopg://u@h/db?sslmode=require"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+    ],
+)
+def test_postgres_urls_use_psycopg(tmp_path: Path, given: str, expected: str) -> None:
+    assert database_url(given, tmp_path) == expected
