@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import discord
 
 from netbot.errors import UserError, new_error_id
+from netbot.metrics import Outcome
 from netbot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,10 @@ class CogSpec:
     requires: tuple[str, ...] = ()
 
 
-COGS: tuple[CogSpec, ...] = (CogSpec("core"),)
+COGS: tuple[CogSpec, ...] = (
+    CogSpec("core"),
+    CogSpec("tickets", ("REDMINE_URL", "REDMINE_TOKEN")),
+)
 
 NOT_ALLOWED = "netbot is not enabled in this server."
 SHUTTING_DOWN = "netbot is restarting; please try again in a minute."
@@ -40,13 +44,17 @@ SHUTTING_DOWN = "netbot is restarting; please try again in a minute."
 class NetBot(discord.Bot):
     """A `discord.Bot` that carries the runtime and enforces the rules above."""
 
-    def __init__(self, runtime: Runtime, **options: object) -> None:
+    def __init__(
+        self, runtime: Runtime, *, global_commands: bool = False, **options: object
+    ) -> None:
         intents = discord.Intents.default()
         intents.members = True
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())
-        options.setdefault("debug_guilds", list(runtime.config.guilds))
         super().__init__(intents=intents, **options)
         self.runtime = runtime
+        # Commands are registered in the allowed guilds only (instant updates, invisible
+        # elsewhere); `global_commands` registers them everywhere instead.
+        self.command_guilds = None if global_commands else list(runtime.config.guilds)
         self.loaded_cogs: list[str] = []
         self._started: dict[int, float] = {}
         self._idle = asyncio.Event()
@@ -68,6 +76,12 @@ class NetBot(discord.Bot):
             self.load_extension(f"cogs.{spec.name}")
             self.loaded_cogs.append(spec.name)
         return self.loaded_cogs
+
+    def add_application_command(self, command: discord.ApplicationCommand) -> None:
+        # Set, not defaulted: a command object can outlive a bot (a cog package's submodule
+        # stays imported), and must never keep another configuration's guilds.
+        command.guild_ids = self.command_guilds
+        super().add_application_command(command)
 
     # ------------------------------------------------------------------ gateway state
     async def on_connect(self) -> None:
@@ -120,31 +134,41 @@ class NetBot(discord.Bot):
     async def on_application_command_error(
         self, ctx: discord.ApplicationContext, error: discord.DiscordException
     ) -> None:
-        """Answer the user ephemerally with an error id; log once under that id."""
         cause = (
             error.original if isinstance(error, discord.ApplicationCommandInvokeError) else error
         )
-        error_id = new_error_id()
         command = ctx.command.qualified_name if ctx.command else "?"
+        self._finish(ctx, await self.report_failure(ctx.interaction, cause, f"/{command}"))
+
+    async def report_failure(
+        self, interaction: discord.Interaction, cause: BaseException, where: str
+    ) -> Outcome:
+        """Answer the user ephemerally with an error id and log once under that id.
+
+        Used for slash commands, buttons and modals alike; returns the metrics outcome.
+        """
+        error_id = new_error_id()
+        outcome: Outcome
         if isinstance(cause, UserError):
-            self._finish(ctx, "user_error")
-            log.info("error %s in /%s: %s", error_id, command, cause.message)
+            outcome = "user_error"
+            log.info("error %s in %s: %s", error_id, where, cause.message)
             text = f"{cause.message} (error id {error_id})"
         elif isinstance(cause, discord.CheckFailure):
-            self._finish(ctx, "refused")
-            log.info("error %s in /%s: check failed: %s", error_id, command, cause)
+            outcome = "refused"
+            log.info("error %s in %s: check failed: %s", error_id, where, cause)
             text = f"You may not use this command here. (error id {error_id})"
         else:
-            self._finish(ctx, "error")
+            outcome = "error"
             self.runtime.metrics.error(type(cause).__name__)
-            log.error("error %s in /%s", error_id, command, exc_info=cause)
+            log.error("error %s in %s", error_id, where, exc_info=cause)
             text = (
                 f"Something went wrong on our side (error id {error_id}). "
                 "An operator can find the details in the log under that id."
             )
-        await reply_ephemeral(ctx.interaction, text)
+        await reply_ephemeral(interaction, text)
+        return outcome
 
-    def _finish(self, ctx: discord.ApplicationContext, outcome: str) -> None:
+    def _finish(self, ctx: discord.ApplicationContext, outcome: Outcome) -> None:
         started = self._started.pop(ctx.interaction.id, None)
         seconds = time.perf_counter() - started if started is not None else 0.0
         name = ctx.command.qualified_name if ctx.command else "?"

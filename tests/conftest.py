@@ -4,5 +4,6 @@ pytest_plugins = [
     "tests.network_guard",
     "tests.plugins.no_skip",
     "tests.plugins.redmine_server",
+    "tests.plugins.databases",
     "tests.fakediscord.pytest_plugin",
 ]

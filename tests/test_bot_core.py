@@ -113,7 +113,7 @@ async def test_guilds_off_the_allow_list_are_refused(
     fake_discord.add_member(stranger, fake_discord.user)
     # Commands are registered per allowed guild in production; register them globally here
     # so a foreign guild can send one, as it could if an operator made them global.
-    bot = NetBot(runtime, debug_guilds=None)
+    bot = NetBot(runtime, global_commands=True)
     bot.load_configured_cogs()
     async with run_bot(bot, fake_discord):
         record = await fake_discord.slash("netbot status", guild=stranger, channel=channel)

@@ -1,7 +1,8 @@
 """Storage tests: always on SQLite, and on PostgreSQL too when NETBOT_TEST_DATABASE_URL is set.
 
 Each PostgreSQL test gets a schema of its own (found through search_path), so tests never see
-each other's rows and each has its own alembic_version table.
+each other's rows and each has its own alembic_version table; the fixtures doing that live in
+tests/plugins/databases.py.
 """
 
 from __future__ import annotations
@@ -13,73 +14,20 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect, text
 
-from netbot.db import Database, alembic_config, database_url, make_engine
+from netbot.db import Database, database_url, make_engine
 from netbot.models import Base, StateEntry
+from tests.plugins.databases import PG_PASSWORD, current_revision, head_revision
+
+# The fixtures db, db_url, sqlite_url and postgres_url.
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-PG_URL_ENV = "NETBOT_TEST_DATABASE_URL"
-PG_PASSWORD = "not-a-real-pw-4f1c"  # PostgreSQL here uses trust auth, so any password works
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    """A URL to a SQLite file that does not exist yet."""
-    return f"sqlite:///{tmp_path / 'netbot.sqlite3'}"
-
-
-@pytest.fixture
-def postgres_url(tmp_path: Path) -> Iterator[str]:
-    """A URL (with a password, which trust auth ignores) to a fresh, empty PostgreSQL schema."""
-    base_url = os.environ.get(PG_URL_ENV, "")
-    if not base_url:
-        pytest.skip(f"{PG_URL_ENV} is not set, so PostgreSQL is not tested")
-    base = make_url(database_url(base_url, tmp_path))
-    schema = f"netbot_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        url = base.set(password=PG_PASSWORD).update_query_dict(
-            {"options": f"-csearch_path={schema}"}
-        )
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest) -> str:
-    """Each backend in turn: an empty database to open."""
-    return request.getfixturevalue(f"{request.param}_url")
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = Database.open(db_url)
-    yield database
-    database.close()
-
-
-def current_revision(database: Database) -> str | None:
-    with database.engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
-
-
-def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def closed_port() -> int:
@@ -95,7 +43,7 @@ def closed_port() -> int:
 def test_open_creates_tables_at_head(db: Database) -> None:
     tables = set(inspect(db.engine).get_table_names())
     assert {"state", "alembic_version"} <= tables
-    assert head_revision() == "0001"
+    assert head_revision() == "0002"
     assert current_revision(db) == head_revision()
 
 

@@ -48,6 +48,15 @@ def _py_cord_quirks(path: str, body: Any) -> Any:
     for key, prefixes in _INT_SNOWFLAKES.items():
         if isinstance(body.get(key), int) and path.startswith(prefixes):
             fixed[key] = str(body[key])
+    # AllowedMentions(roles=..., users=...) sends the ids as integers too.
+    mentions = body.get("allowed_mentions")
+    if isinstance(mentions, dict):
+        fixed["allowed_mentions"] = {
+            k: [str(i) if isinstance(i, int) else i for i in v]
+            if k in ("roles", "users") and isinstance(v, list)
+            else v
+            for k, v in mentions.items()
+        }
     return fixed
 
 

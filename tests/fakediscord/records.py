@@ -75,8 +75,12 @@ class FakeMessage:
 
     @property
     def allowed_mentions(self) -> dict[str, Any] | None:
-        """``allowed_mentions`` of the request that created the message (None if omitted)."""
-        return self.bodies[0].get("allowed_mentions") if self.bodies else None
+        """``allowed_mentions`` of the latest request that set them (None if never sent).
+
+        A deferred reply is created empty and filled in by a later edit, which carries them.
+        """
+        sent = [b["allowed_mentions"] for b in self.bodies if "allowed_mentions" in b]
+        return sent[-1] if sent else None
 
     def all_components(self) -> list[dict[str, Any]]:
         """Every component, flattened out of action rows, labels, sections and containers."""

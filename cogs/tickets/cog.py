@@ -1,0 +1,476 @@
+"""The `/ticket` commands: translate Discord to `TicketService` calls and back.
+
+Every command defers first (Discord wants an answer within 3 s; Redmine may take longer),
+then runs the blocking service call in a thread and follows up. Everyone acts as their
+linked Redmine login, so Redmine's permissions and workflow apply and history shows the
+right author. Autocomplete answers from the in-memory catalog, refreshed in the background.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import discord
+from discord.ext import commands
+
+from cogs.tickets import render
+from netbot import links
+from netbot.bot import NetBot
+from netbot.errors import BackendUnavailable, Refused, UserError
+from netbot.redmine import RedmineGateway
+from netbot.tickets.catalog import Catalog
+from netbot.tickets.service import EDITABLE_FIELDS, TicketService
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+NOT_LINKED = (
+    "Your Discord account is not linked to a Redmine login yet, so netbot cannot act as you. "
+    "Use `/ticket link login:<your Redmine login>`; an admin approves the request."
+)
+STATUS_CHOICES = ["open", "closed", "all"]
+
+
+class NewTicketModal(discord.ui.Modal):
+    """Subject and description of a new ticket; tracker and priority come from the command."""
+
+    def __init__(self, cog: "Tickets", tracker: str | None, priority: str | None) -> None:
+        super().__init__(title="New ticket", custom_id="tickets:new")
+        self.cog, self.tracker, self.priority = cog, tracker, priority
+        self.add_item(discord.ui.InputText(label="Subject", custom_id="subject", max_length=255))
+        self.add_item(
+            discord.ui.InputText(
+                label="Description",
+                custom_id="description",
+                style=discord.InputTextStyle.long,
+                required=False,
+                max_length=4000,
+            )
+        )
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        subject, description = (child.value or "" for child in self.children)
+        await self.cog.create_from_modal(
+            interaction, subject, description, self.tracker, self.priority
+        )
+
+    async def on_error(self, error: Exception, interaction: discord.Interaction) -> None:
+        await self.cog.bot.report_failure(interaction, error, "the new-ticket form")
+
+
+class Tickets(commands.Cog):
+    ticket = discord.SlashCommandGroup("ticket", "Redmine tickets")
+
+    def __init__(self, bot: NetBot) -> None:
+        self.bot = bot
+        runtime = bot.runtime
+        settings = runtime.config.tickets
+        self.gateway = RedmineGateway(
+            runtime.secrets.redmine_url,
+            runtime.secrets.redmine_token.reveal(),
+            timeout=settings.request_timeout_seconds,
+        )
+        self.catalog = Catalog(self.gateway, settings.project)
+        self.service = TicketService(self.gateway, self.catalog, settings.project)
+        self.page_size = settings.page_size
+        self.threads: dict[int, int] = {}  # Discord thread id -> ticket id
+        self.impersonation_ok = False
+        self.ready = asyncio.Event()  # set after the first successful catalog refresh
+        self._refresher: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ background
+    @commands.Cog.listener()
+    async def on_connect(self) -> None:
+        if self._refresher is None:
+            self.threads = await asyncio.to_thread(links.all_threads, self.bot.runtime.database)
+            self._refresher = asyncio.create_task(self._refresh_forever())
+
+    def cog_unload(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+
+    async def _refresh_forever(self) -> None:
+        """Refresh the catalog now and then every `cache_refresh_seconds`."""
+        health = self.bot.runtime.health
+        while True:
+            try:
+                if not self.impersonation_ok:
+                    await asyncio.to_thread(self.gateway.check_impersonation)
+                    self.impersonation_ok = True
+                await asyncio.to_thread(self.catalog.refresh)
+                health.success("redmine")
+                self.ready.set()
+            except UserError as exc:
+                health.failure("redmine", exc.message)
+                if health.failure_streak_started("redmine"):
+                    log.error("redmine: catalog refresh failing: %s", exc.message)
+            await asyncio.sleep(self.bot.runtime.config.tickets.cache_refresh_seconds)
+
+    # ------------------------------------------------------------------ helpers
+    async def run(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking service call in a thread, recording Redmine's health."""
+        try:
+            result = await asyncio.to_thread(call, *args, **kwargs)
+        except BackendUnavailable as exc:
+            self.bot.runtime.health.failure("redmine", exc.message)
+            raise
+        self.bot.runtime.health.success("redmine")
+        return result
+
+    async def actor(self, user_id: int) -> str:
+        """The Redmine login this Discord user acts as; UserError if none is approved."""
+        if not self.impersonation_ok:
+            raise BackendUnavailable(
+                "netbot cannot act as you in Redmine yet: its key is not confirmed as an "
+                "administrator's (see the operator log); try again shortly."
+            )
+        login = await asyncio.to_thread(links.approved_login, self.bot.runtime.database, user_id)
+        if login is None:
+            raise UserError(NOT_LINKED)
+        return login
+
+    def is_admin(self, member: discord.abc.User) -> bool:
+        admin_roles = set(self.bot.runtime.config.roles.admin)
+        return any(role.id in admin_roles for role in getattr(member, "roles", []))
+
+    async def send_page(
+        self, ctx: discord.ApplicationContext, kind: str, value: str, status: str, page: int
+    ) -> None:
+        result = await self.list_page(ctx.author.id, kind, value, status, page)
+        view = render.pager(result, kind, value, status)
+        await ctx.respond(
+            embed=render.page_embed(result, self.gateway.url), view=view or discord.utils.MISSING
+        )
+
+    async def list_page(self, user_id: int, kind: str, value: str, status: str, page: int) -> Any:
+        actor = await self.actor(user_id)
+        if kind == "search":
+            return await self.run(
+                self.service.search, actor, value, page=page, page_size=self.page_size
+            )
+        return await self.run(
+            self.service.list,
+            actor,
+            user=value if kind == "user" else None,
+            team=value if kind == "team" else None,
+            status=status,
+            page=page,
+            page_size=self.page_size,
+        )
+
+    async def change(
+        self, ctx: discord.ApplicationContext, call: Callable[..., Any], *args: Any
+    ) -> None:
+        await ctx.defer(ephemeral=True)
+        actor = await self.actor(ctx.author.id)
+        result = await self.run(call, actor, *args)
+        await ctx.respond(render.change_message(result), ephemeral=True)
+
+    # ------------------------------------------------------------------ autocomplete
+    async def complete_ticket(self, ctx: discord.AutocompleteContext) -> list[discord.OptionChoice]:
+        first = self.threads.get(ctx.interaction.channel_id or 0)
+        return [
+            discord.OptionChoice(name, value)
+            for name, value in self.catalog.match_tickets(ctx.value or "", first)
+        ]
+
+    async def complete_person(self, ctx: discord.AutocompleteContext) -> list[discord.OptionChoice]:
+        return [
+            discord.OptionChoice(name, value)
+            for name, value in self.catalog.match_people(ctx.value or "")
+        ]
+
+    async def complete_user(self, ctx: discord.AutocompleteContext) -> list[discord.OptionChoice]:
+        return [
+            discord.OptionChoice(name, value)
+            for name, value in self.catalog.match_people(ctx.value or "", teams=False)
+        ]
+
+    async def complete_team(self, ctx: discord.AutocompleteContext) -> list[discord.OptionChoice]:
+        return [
+            discord.OptionChoice(name, value)
+            for name, value in self.catalog.match_teams(ctx.value or "")
+        ]
+
+    async def complete_status(self, ctx: discord.AutocompleteContext) -> list[str]:
+        typed = (ctx.value or "").lower()
+        return [s for s in STATUS_CHOICES if typed in s] + self.catalog.match_names("status", typed)
+
+    async def complete_tracker(self, ctx: discord.AutocompleteContext) -> list[str]:
+        return self.catalog.match_names("tracker", ctx.value or "")
+
+    async def complete_priority(self, ctx: discord.AutocompleteContext) -> list[str]:
+        return self.catalog.match_names("priority", ctx.value or "")
+
+    async def complete_value(self, ctx: discord.AutocompleteContext) -> list[str]:
+        """Values for `/ticket set`, by the field chosen in the same command."""
+        field = ctx.options.get("field")
+        if field in ("status", "priority", "tracker"):
+            return self.catalog.match_names(field, ctx.value or "")
+        return []
+
+    # ------------------------------------------------------------------ reads
+    @ticket.command(
+        name="list", description="Open tickets: yours and your teams', or a user's or team's"
+    )
+    @discord.option(
+        "user", str, description="A Redmine login", required=False, autocomplete=complete_user
+    )
+    @discord.option("team", str, description="A team", required=False, autocomplete=complete_team)
+    @discord.option(
+        "status",
+        str,
+        description="open, closed, all or a status",
+        default="open",
+        autocomplete=complete_status,
+    )
+    @discord.option("page", int, description="Page number", default=1, min_value=1)
+    async def list_(
+        self,
+        ctx: discord.ApplicationContext,
+        user: str | None,
+        team: str | None,
+        status: str,
+        page: int,
+    ) -> None:
+        await ctx.defer(ephemeral=True)
+        kind, value = ("team", team) if team else ("user", user) if user else ("me", "")
+        await self.send_page(ctx, kind, value or "", status, page)
+
+    @ticket.command(description="Search tickets by text")
+    @discord.option("term", str, description="Words to look for")
+    @discord.option("page", int, description="Page number", default=1, min_value=1)
+    async def search(self, ctx: discord.ApplicationContext, term: str, page: int) -> None:
+        await ctx.defer(ephemeral=True)
+        await self.send_page(ctx, "search", term.replace(":", " "), "all", page)
+
+    @ticket.command(description="Show a ticket")
+    @discord.option("ticket", int, description="Ticket number", autocomplete=complete_ticket)
+    async def show(self, ctx: discord.ApplicationContext, ticket: int) -> None:
+        await ctx.defer(ephemeral=True)
+        detail = await self.run(self.service.show, await self.actor(ctx.author.id), ticket)
+        await ctx.respond(embed=render.detail_embed(detail))
+
+    # ------------------------------------------------------------------ writes
+    @ticket.command(description="Create a ticket (opens a form)")
+    @discord.option(
+        "tracker",
+        str,
+        description="Bug, Feature, ...",
+        required=False,
+        autocomplete=complete_tracker,
+    )
+    @discord.option(
+        "priority",
+        str,
+        description="Normal, High, ...",
+        required=False,
+        autocomplete=complete_priority,
+    )
+    async def new(
+        self, ctx: discord.ApplicationContext, tracker: str | None, priority: str | None
+    ) -> None:
+        # A modal must be the first answer, so the checks here never wait for Redmine.
+        await self.actor(ctx.author.id)
+        if self.ready.is_set():
+            if tracker:
+                self.catalog.tracker(tracker)
+            if priority:
+                self.catalog.priority(priority)
+        await ctx.send_modal(NewTicketModal(self, tracker, priority))
+
+    async def create_from_modal(
+        self,
+        interaction: discord.Interaction,
+        subject: str,
+        description: str,
+        tracker: str | None,
+        priority: str | None,
+    ) -> None:
+        # invisible=False: a "thinking..." reply (type 5); the default for modals would
+        # be an update of a message this interaction does not have.
+        await interaction.response.defer(ephemeral=True, invisible=False)
+        actor = await self.actor(interaction.user.id)
+        channel = interaction.channel
+        parent_id = getattr(channel, "parent_id", None) or interaction.channel_id or 0
+        team = self.bot.runtime.config.team_for_channel(parent_id)
+        ticket = await self.run(
+            self.service.create, actor, subject, description,
+            tracker=tracker, priority=priority, team=team.name if team else None,
+        )  # fmt: skip
+        await interaction.followup.send(f"Created [#{ticket.id}]({ticket.url}).", ephemeral=True)
+        announcement = f"New ticket [#{ticket.id}]({ticket.url}) {render.quiet(ticket.subject)}"
+        mentions = discord.AllowedMentions.none()
+        if team and team.role_id:
+            # The one deliberate ping: the team that owns this channel hears of its new ticket.
+            announcement = f"<@&{team.role_id}> {announcement}"
+            mentions = discord.AllowedMentions(
+                everyone=False, users=False, roles=[discord.Object(team.role_id)]
+            )
+        if channel is not None:
+            await channel.send(announcement, allowed_mentions=mentions)
+
+    @ticket.command(description="Assign a ticket to a user or team")
+    @discord.option("ticket", int, description="Ticket number", autocomplete=complete_ticket)
+    @discord.option("user", str, description="Redmine login or team", autocomplete=complete_person)
+    async def assign(self, ctx: discord.ApplicationContext, ticket: int, user: str) -> None:
+        await self.change(ctx, self.service.assign, ticket, user)
+
+    @ticket.command(description="Unassign a ticket and set it back to New")
+    @discord.option("ticket", int, description="Ticket number", autocomplete=complete_ticket)
+    async def unassign(self, ctx: discord.ApplicationContext, ticket: int) -> None:
+        await self.change(ctx, self.service.unassign, ticket)
+
+    @ticket.command(description="Take a ticket: assigned to you, In Progress")
+    @discord.option("ticket", int, description="Ticket number", autocomplete=complete_ticket)
+    async def progress(self, ctx: discord.ApplicationContext, ticket: int) -> None:
+        await self.change(ctx, self.service.progress, ticket)
+
+    @ticket.command(description="Mark a ticket Resolved")
+    @discord.option("ticket", int, description="Ticket number", autocomplete=complete_ticket)
+    async def resolve(self, ctx: discord.ApplicationContext, ticket: int) -> None:
+        await self.change(ctx, self.service.resolve, ticket)
+
+    @ticket.command(description="Watch a ticket (add yourself as a watcher)")
+    @discord.option("ticket", int, description="Ticket number", autocomplete=complete_ticket)
+    async def collaborate(self, ctx: discord.ApplicationContext, ticket: int) -> None:
+        await self.change(ctx, self.service.collaborate, ticket)
+
+    @ticket.command(description="Add a note to a ticket")
+    @discord.option("ticket", int, description="Ticket number", autocomplete=complete_ticket)
+    @discord.option("text", str, description="The note", max_length=4000)
+    async def note(self, ctx: discord.ApplicationContext, ticket: int, text: str) -> None:
+        await self.change(ctx, self.service.note, ticket, text)
+
+    @ticket.command(
+        name="set", description="Change a ticket's status, priority, tracker, subject or due date"
+    )
+    @discord.option("ticket", int, description="Ticket number", autocomplete=complete_ticket)
+    @discord.option("field", str, description="What to change", choices=list(EDITABLE_FIELDS))
+    @discord.option(
+        "value", str, description="New value (a date as YYYY-MM-DD)", autocomplete=complete_value
+    )
+    async def set_(
+        self, ctx: discord.ApplicationContext, ticket: int, field: str, value: str
+    ) -> None:
+        await self.change(ctx, self.service.set_field, ticket, field, value)
+
+    @ticket.command(description="Open a Discord thread for a ticket")
+    @discord.option("ticket", int, description="Ticket number", autocomplete=complete_ticket)
+    async def thread(self, ctx: discord.ApplicationContext, ticket: int) -> None:
+        await ctx.defer(ephemeral=True)
+        actor = await self.actor(ctx.author.id)
+        detail = await self.run(self.service.show, actor, ticket)
+        channel = ctx.channel
+        if not isinstance(channel, discord.TextChannel):
+            raise UserError("Threads can only be opened from a text channel, not inside a thread.")
+        existing = await asyncio.to_thread(
+            links.thread_for_ticket, self.bot.runtime.database, ticket
+        )
+        if existing is not None and self.bot.get_channel(existing) is not None:
+            raise Refused(f"Ticket {ticket} already has a thread: <#{existing}>.")
+        created = await channel.create_thread(
+            name=render.thread_name(detail.id, detail.subject),
+            type=discord.ChannelType.public_thread,
+        )
+        await asyncio.to_thread(
+            links.record_thread,
+            self.bot.runtime.database,
+            ticket,
+            created.id,
+            ctx.guild_id,
+            channel.id,
+            ctx.author.id,
+        )
+        self.threads[created.id] = ticket
+        await self.run(self.service.link_thread, actor, ticket, created.id)
+        await created.send(embed=render.detail_embed(detail))
+        await ctx.respond(f"Thread for #{ticket}: {created.mention}")
+
+    # ------------------------------------------------------------------ links
+    @ticket.command(description="Link a Discord account to a Redmine login")
+    @discord.option("login", str, description="Redmine login", autocomplete=complete_user)
+    @discord.option(
+        "member", discord.Member, description="Admins only: link someone else", required=False
+    )
+    async def link(
+        self, ctx: discord.ApplicationContext, login: str, member: discord.Member | None
+    ) -> None:
+        await ctx.defer(ephemeral=True)
+        person = await self.run(self.catalog.person, login)
+        if person.is_group:
+            raise UserError(f"{person.name} is a team; link to a person's login.")
+        target = member or ctx.author
+        database = self.bot.runtime.database
+        if self.is_admin(ctx.author):
+            await asyncio.to_thread(
+                links.set_link, database, target.id, person.login, ctx.author.id
+            )
+            await ctx.respond(f"Linked {target.mention} to Redmine login `{person.login}`.")
+            return
+        if target.id != ctx.author.id:
+            raise Refused("Only admins can link someone else.")
+        await asyncio.to_thread(links.request_link, database, target.id, person.login)
+        await ctx.channel.send(
+            f"{render.quiet(ctx.author.display_name)} asks to act as Redmine user `{person.login}`. "
+            "An admin can approve or deny.",
+            view=render.link_buttons(ctx.author.id),
+        )
+        await ctx.respond("Request sent; an admin will approve it.")
+
+    @ticket.command(description="Remove a Discord account's link to Redmine")
+    @discord.option(
+        "member", discord.Member, description="Admins only: unlink someone else", required=False
+    )
+    async def unlink(self, ctx: discord.ApplicationContext, member: discord.Member | None) -> None:
+        await ctx.defer(ephemeral=True)
+        target = member or ctx.author
+        if target.id != ctx.author.id and not self.is_admin(ctx.author):
+            raise Refused("Only admins can unlink someone else.")
+        removed = await asyncio.to_thread(links.remove_link, self.bot.runtime.database, target.id)
+        await ctx.respond(
+            f"Unlinked {target.mention}." if removed else f"{target.mention} was not linked."
+        )
+
+    # ------------------------------------------------------------------ buttons
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        custom_id = (interaction.data or {}).get("custom_id", "")
+        if interaction.type is not discord.InteractionType.component or not custom_id.startswith(
+            "tickets:"
+        ):
+            return
+        try:
+            if not self.bot.is_allowed(interaction.guild_id):
+                raise Refused("netbot is not enabled in this server.")
+            if custom_id.startswith(render.PAGE_PREFIX):
+                await self._turn_page(interaction, custom_id)
+            elif custom_id.startswith(render.LINK_PREFIX):
+                await self._decide_link(interaction, custom_id)
+        except Exception as exc:
+            await self.bot.report_failure(interaction, exc, f"button {custom_id}")
+
+    async def _turn_page(self, interaction: discord.Interaction, custom_id: str) -> None:
+        kind, value, status, page = render.parse_page_id(custom_id)
+        await interaction.response.defer()
+        result = await self.list_page(interaction.user.id, kind, value, status, page)
+        await interaction.edit_original_response(
+            embed=render.page_embed(result, self.gateway.url),
+            view=render.pager(result, kind, value, status),
+        )
+
+    async def _decide_link(self, interaction: discord.Interaction, custom_id: str) -> None:
+        _, _, action, user_id = custom_id.split(":")
+        if not self.is_admin(interaction.user):
+            raise Refused("Only admins can approve or deny link requests.")
+        database = self.bot.runtime.database
+        if action == "approve":
+            link = await asyncio.to_thread(
+                links.approve_link, database, int(user_id), interaction.user.id
+            )
+            outcome = f"<@{user_id}> may now act as Redmine user `{link.redmine_login}` (approved by {interaction.user.mention})."
+        else:
+            await asyncio.to_thread(links.deny_link, database, int(user_id), interaction.user.id)
+            outcome = f"Link request of <@{user_id}> denied by {interaction.user.mention}."
+        await interaction.response.edit_message(content=outcome, view=None)

@@ -1,0 +1,282 @@
+"""Who is who, and which thread is which ticket: the tickets feature's storage.
+
+A Discord user asks to act as a Redmine login (`request_link`); an admin approves or denies
+the request, or links someone directly (`set_link`). Only an approved link counts
+(`approved_login`). Separately, each Redmine ticket has at most one Discord thread
+(`record_thread`, `thread_for_ticket`, `ticket_for_thread`, `all_threads`).
+
+These are plain blocking functions over `Database`, with no Discord objects: people, guilds,
+channels and threads are their integer ids, never names, which change. From asyncio code call
+them in a worker thread (`await asyncio.to_thread(links.approved_login, db, user_id)`). Each
+call is one transaction, so an error leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from netbot.db import Database
+from netbot.errors import NotFound, UserError
+from netbot.models import LINK_APPROVED, LINK_PENDING, TicketThread, UserLink, utcnow
+
+MAX_LOGIN_LENGTH = 255
+_MAX_BIGINT = 2**63 - 1  # Discord snowflakes fit in a signed 64-bit BIGINT
+_MAX_INT = 2**31 - 1  # Redmine issue ids are 32-bit
+
+# One statement, so two writers racing on the same key cannot both try to INSERT; other
+# backends fall back to the ORM's select-then-write `merge` (as `Database.set_state` does).
+_UPSERT_INSERTS: dict[str, Callable[..., Any]] = {
+    "sqlite": sqlite.insert,
+    "postgresql": postgresql.insert,
+}
+
+NO_PENDING_REQUEST = "That user has no pending link request."
+
+
+@dataclass(frozen=True)
+class Link:
+    """A Discord user's link to a Redmine login, as stored; only an approved one is acted on."""
+
+    discord_user_id: int
+    redmine_login: str
+    status: str
+    requested_at: dt.datetime
+    decided_by: int | None
+    decided_at: dt.datetime | None
+
+    @property
+    def approved(self) -> bool:
+        return self.status == LINK_APPROVED
+
+
+# --- links --------------------------------------------------------------------------------
+
+
+def request_link(db: Database, discord_user_id: int, login: str) -> Link:
+    """Ask to act as Redmine `login`, replacing any earlier request or link of this user.
+
+    If the user is already approved for that very login, the link is returned unchanged, so
+    asking twice never demotes them. Asking for a different login does: the old link stops
+    counting until an admin approves the new request.
+    """
+    discord_user_id = _discord_id(discord_user_id)
+    login = _login(login)
+    with db.session() as session:
+        current = session.get(UserLink, discord_user_id, with_for_update=True)
+        if (
+            current is not None
+            and current.status == LINK_APPROVED
+            and current.redmine_login == login
+        ):
+            return _link(current)
+        row = {
+            "discord_user_id": discord_user_id,
+            "redmine_login": login,
+            "status": LINK_PENDING,
+            "requested_at": utcnow(),
+            "decided_by": None,
+            "decided_at": None,
+        }
+        _upsert(session, UserLink, row, key="discord_user_id")
+        return _link(_reload_link(session, discord_user_id))
+
+
+def approve_link(db: Database, discord_user_id: int, admin_id: int) -> Link:
+    """Approve the user's pending request on behalf of admin `admin_id`; NotFound if none."""
+    discord_user_id = _discord_id(discord_user_id)
+    admin_id = _discord_id(admin_id)
+    with db.session() as session:
+        current = session.get(UserLink, discord_user_id, with_for_update=True)
+        if current is None or current.status != LINK_PENDING:
+            raise NotFound(NO_PENDING_REQUEST)
+        current.status = LINK_APPROVED
+        current.decided_by = admin_id
+        current.decided_at = utcnow()
+        session.flush()
+        return _link(current)
+
+
+def deny_link(db: Database, discord_user_id: int, admin_id: int) -> None:
+    """Drop the user's pending request; NotFound if none. An approved link is left alone."""
+    discord_user_id = _discord_id(discord_user_id)
+    _discord_id(admin_id)
+    with db.session() as session:
+        result = session.execute(
+            delete(UserLink).where(
+                UserLink.discord_user_id == discord_user_id, UserLink.status == LINK_PENDING
+            )
+        )
+        if result.rowcount == 0:
+            raise NotFound(NO_PENDING_REQUEST)
+
+
+def set_link(db: Database, discord_user_id: int, login: str, admin_id: int) -> Link:
+    """Link the user to `login` at once, approved by admin `admin_id`, replacing anything earlier."""
+    discord_user_id = _discord_id(discord_user_id)
+    admin_id = _discord_id(admin_id)
+    login = _login(login)
+    now = utcnow()
+    row = {
+        "discord_user_id": discord_user_id,
+        "redmine_login": login,
+        "status": LINK_APPROVED,
+        "requested_at": now,
+        "decided_by": admin_id,
+        "decided_at": now,
+    }
+    with db.session() as session:
+        _upsert(session, UserLink, row, key="discord_user_id")
+        return _link(_reload_link(session, discord_user_id))
+
+
+def remove_link(db: Database, discord_user_id: int) -> bool:
+    """Forget the user's link or request, whatever its status; True if there was one."""
+    discord_user_id = _discord_id(discord_user_id)
+    with db.session() as session:
+        result = session.execute(
+            delete(UserLink).where(UserLink.discord_user_id == discord_user_id)
+        )
+        return result.rowcount > 0
+
+
+def get_link(db: Database, discord_user_id: int) -> Link | None:
+    """The user's link or pending request, or None."""
+    discord_user_id = _discord_id(discord_user_id)
+    with db.session() as session:
+        current = session.get(UserLink, discord_user_id)
+        return None if current is None else _link(current)
+
+
+def approved_login(db: Database, discord_user_id: int) -> str | None:
+    """The Redmine login the user may act as, or None if they have no approved link."""
+    discord_user_id = _discord_id(discord_user_id)
+    with db.session() as session:
+        return session.scalar(
+            select(UserLink.redmine_login).where(
+                UserLink.discord_user_id == discord_user_id, UserLink.status == LINK_APPROVED
+            )
+        )
+
+
+# --- ticket threads -----------------------------------------------------------------------
+
+
+def record_thread(
+    db: Database, ticket_id: int, thread_id: int, guild_id: int, channel_id: int, created_by: int
+) -> None:
+    """Remember `thread_id` as the thread of `ticket_id`, replacing the ticket's old thread.
+
+    A thread belongs to one ticket only, so if `thread_id` was recorded for another ticket,
+    that ticket loses it.
+    """
+    row = {
+        "ticket_id": _ticket_id(ticket_id),
+        "thread_id": _discord_id(thread_id),
+        "guild_id": _discord_id(guild_id),
+        "channel_id": _discord_id(channel_id),
+        "created_by": _discord_id(created_by),
+        "created_at": utcnow(),
+    }
+    with db.session() as session:
+        session.execute(
+            delete(TicketThread).where(
+                TicketThread.thread_id == row["thread_id"],
+                TicketThread.ticket_id != row["ticket_id"],
+            )
+        )
+        _upsert(session, TicketThread, row, key="ticket_id")
+
+
+def thread_for_ticket(db: Database, ticket_id: int) -> int | None:
+    """The id of the ticket's Discord thread, or None."""
+    ticket_id = _ticket_id(ticket_id)
+    with db.session() as session:
+        return session.scalar(
+            select(TicketThread.thread_id).where(TicketThread.ticket_id == ticket_id)
+        )
+
+
+def ticket_for_thread(db: Database, thread_id: int) -> int | None:
+    """The id of the ticket discussed in Discord thread `thread_id`, or None."""
+    thread_id = _discord_id(thread_id)
+    with db.session() as session:
+        return session.scalar(
+            select(TicketThread.ticket_id).where(TicketThread.thread_id == thread_id)
+        )
+
+
+def all_threads(db: Database) -> dict[int, int]:
+    """Every recorded thread as {thread_id: ticket_id}, to rebuild the bot's in-memory map."""
+    with db.session() as session:
+        rows = session.execute(select(TicketThread.thread_id, TicketThread.ticket_id))
+        return {thread_id: ticket_id for thread_id, ticket_id in rows}
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _link(row: UserLink) -> Link:
+    return Link(
+        discord_user_id=row.discord_user_id,
+        redmine_login=row.redmine_login,
+        status=row.status,
+        requested_at=row.requested_at,
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+    )
+
+
+def _reload_link(session: Session, discord_user_id: int) -> UserLink:
+    """The row as the database now has it, even if the session already held an older copy."""
+    return session.execute(
+        select(UserLink)
+        .where(UserLink.discord_user_id == discord_user_id)
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def _upsert(session: Session, model: type[Any], row: dict[str, Any], key: str) -> None:
+    """Insert `row`, or overwrite every column of the row that has the same `key`."""
+    insert = _UPSERT_INSERTS.get(session.get_bind().dialect.name)
+    if insert is None:
+        session.merge(model(**row))
+        session.flush()
+        return
+    statement = insert(model).values(row)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[key],
+            set_={name: statement.excluded[name] for name in row if name != key},
+        )
+    )
+
+
+def _discord_id(value: int) -> int:
+    """Check a Discord id (a snowflake): a positive int that fits a BIGINT column."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= _MAX_BIGINT:
+        raise ValueError(f"not a Discord id: {value!r}")
+    return value
+
+
+def _ticket_id(value: int) -> int:
+    """Check a Redmine issue id: a positive int that fits an INTEGER column."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= _MAX_INT:
+        raise ValueError(f"not a ticket id: {value!r}")
+    return value
+
+
+def _login(login: str) -> str:
+    """The login as typed, without surrounding spaces; a UserError if empty or too long."""
+    login = login.strip()
+    if not login:
+        raise UserError("Give a Redmine login.")
+    if len(login) > MAX_LOGIN_LENGTH:
+        raise UserError(f"A Redmine login is at most {MAX_LOGIN_LENGTH} characters.")
+    return login

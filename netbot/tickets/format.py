@@ -1,0 +1,98 @@
+"""How tickets read as text: the CLI's tables and the Discord replies share these pieces."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import humanize
+
+from netbot.tickets.catalog import clip
+from netbot.tickets.records import Change, TicketDetail, TicketPage
+
+_MENTION = re.compile(r"@(everyone|here)|<(@[!&]?|#)(\d+)>")
+
+
+def quiet(text: str) -> str:
+    """Text from Redmine with every mention defused (a zero-width space breaks it).
+
+    Discord's allowed_mentions already stops pings; this also stops the text *looking* like
+    a ping, so a note quoted in Discord shows "@everyone" literally rather than a highlight.
+    """
+    return _MENTION.sub(
+        lambda m: m.group(0).replace("@", "@\u200b").replace("<#", "<#\u200b"), text
+    )
+
+
+def age(moment: dt.datetime, now: dt.datetime | None = None) -> str:
+    """'3 days old', 'a minute old'."""
+    now = now or dt.datetime.now(dt.UTC)
+    return f"{humanize.naturaldelta(now - moment)} old"
+
+
+def table(page: TicketPage, now: dt.datetime | None = None) -> str:
+    """A fixed-width table for the terminal, with a footer saying where in the result we are."""
+    if not page.tickets:
+        return f"{page.title}: no tickets."
+    rows = [("#", "STATUS", "PRIORITY", "ASSIGNEE", "AGE", "SUBJECT")]
+    for t in page.tickets:
+        rows.append(
+            (
+                str(t.id),
+                t.status,
+                t.priority,
+                t.assignee or "-",
+                humanize.naturaldelta((now or dt.datetime.now(dt.UTC)) - t.updated_on),
+                clip(t.subject, 60),
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(r[:-1], widths, strict=False)) + "  " + r[-1]
+        for r in rows
+    ]
+    return "\n".join([page.title, *lines, footer(page)])
+
+
+def footer(page: TicketPage) -> str:
+    first = (page.page - 1) * page.page_size + 1
+    last = first + len(page.tickets) - 1
+    return f"{first}-{last} of {page.total} (page {page.page} of {page.pages})"
+
+
+def list_lines(page: TicketPage, base_url: str, now: dt.datetime | None = None) -> list[str]:
+    """One Markdown line per ticket for a Discord embed."""
+    return [
+        f"[#{t.id}]({base_url}/issues/{t.id}) {quiet(clip(t.subject, 80))} · {t.status} · "
+        f"{quiet(t.assignee or 'unassigned')} · updated {age(t.updated_on, now).removesuffix(' old')} ago"
+        for t in page.tickets
+    ]
+
+
+def detail_facts(ticket: TicketDetail, now: dt.datetime | None = None) -> list[tuple[str, str]]:
+    """The labelled facts of `show`, in display order."""
+    return [
+        ("Status", ticket.status),
+        ("Priority", ticket.priority),
+        ("Tracker", ticket.tracker),
+        ("Assignee", ticket.assignee or "unassigned"),
+        ("Watchers", ", ".join(ticket.watchers) or "none"),
+        ("Age", age(ticket.created_on, now)),
+        ("Due", ticket.due_date.isoformat() if ticket.due_date else "none"),
+    ]
+
+
+def detail_text(ticket: TicketDetail, now: dt.datetime | None = None) -> str:
+    """`show` for the terminal."""
+    lines = [f"#{ticket.id} {ticket.subject}", ticket.url]
+    lines += [f"{label + ':':<10}{value}" for label, value in detail_facts(ticket, now)]
+    if ticket.notes:
+        lines.append("Last notes:")
+        lines += [f"  {n.author}, {age(n.created_on, now)}: {n.text}" for n in ticket.notes]
+    return "\n".join(lines)
+
+
+def change_text(change: Change) -> str:
+    """'#12 Disk full: status: New -> In Progress; assigned_to: nobody -> Alice'."""
+    what = "; ".join(change.changes) or "nothing changed"
+    return f"#{change.ticket.id} {change.ticket.subject}: {what}"
