@@ -8,38 +8,27 @@ key owner's name). So the threader refuses to run unless impersonation really wo
 Exit codes: 0 the check passed, 2 configuration or impersonation problem.
 """
 
-from __future__ import annotations
-
 import sys
 
-from redminelib import Redmine
-from redminelib.exceptions import BaseRedmineError
-
+from netbot.errors import UserError
+from netbot.redmine import RedmineGateway
 from netbot.secrets import HOW_TO_GET, load_secrets
 
 
 def main() -> int:
     secrets = load_secrets()
     missing = secrets.missing("REDMINE_URL", "REDMINE_TOKEN")
+    for name in missing:
+        print(f"threader: {name} is not set; get it from: {HOW_TO_GET[name]}", file=sys.stderr)
     if missing:
-        for name in missing:
-            print(f"threader: {name} is not set; get it from: {HOW_TO_GET[name]}", file=sys.stderr)
         return 2
-    key = secrets.redmine_token.reveal()
-    api = Redmine(secrets.redmine_url, key=key, requests={"timeout": 10})
+    gateway = RedmineGateway(secrets.redmine_url, secrets.redmine_token.reveal())
     try:
-        me = api.user.get("current")
-    except BaseRedmineError as exc:
-        print(f"threader: cannot reach Redmine at {secrets.redmine_url}: {exc}", file=sys.stderr)
+        owner = gateway.check_impersonation()
+    except UserError as exc:
+        print(f"threader: {exc.message}", file=sys.stderr)
         return 2
-    if not getattr(me, "admin", False):
-        print(
-            "threader: REDMINE_TOKEN must belong to a Redmine administrator, or Redmine ignores "
-            "X-Redmine-Switch-User and every note would be posted under the key owner's name",
-            file=sys.stderr,
-        )
-        return 2
-    print(f"threader: Redmine impersonation works (key owner {me.login}); sync is not built yet")
+    print(f"threader: Redmine impersonation works (key owner {owner}); sync is not built yet")
     return 0
 
 

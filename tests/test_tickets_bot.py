@@ -314,3 +314,59 @@ async def test_commands_are_acknowledged_in_time_when_redmine_is_slow(
     assert acknowledged < 3.0
     assert answered >= 5.0
     assert reply.embeds[0]["title"] == "#1 Disk full on db-1"
+
+
+async def test_locked_and_outsider_logins_are_refused(world: World) -> None:
+    ticket = world.new_ticket()
+    stranger_id = int(world.stranger["id"])
+    links.set_link(world.runtime.database, stranger_id, "dave", int(world.boss["id"]))
+    locked = await answer(
+        world, "ticket note", {"ticket": ticket, "text": "hi"}, user=world.stranger
+    )
+    assert locked.content.startswith(
+        "Redmine refused to act as 'dave': the login is unknown or locked."
+    )
+
+    links.set_link(world.runtime.database, stranger_id, "carol", int(world.boss["id"]))
+    outsider = await answer(
+        world, "ticket note", {"ticket": ticket, "text": "hi"}, user=world.stranger
+    )
+    assert outsider.ephemeral
+    assert outsider.content.startswith(
+        ("Redmine does not allow carol", f"Redmine has no ticket {ticket}")
+    )
+    assert world.redmine.issue.get(ticket, include=["journals"]).journals.total_count == 0
+
+
+async def test_redmine_failures_get_clear_answers_and_show_in_health(
+    fake_discord: FakeDiscord, redmine: RedmineServer, tmp_path: Path
+) -> None:
+    db = Database.open(f"sqlite:///{tmp_path / 'netbot.sqlite3'}")
+    links.set_link(db, int(fake_discord.user["id"]), "alice", 1)
+    async with RedmineProxy(redmine.url) as proxy:
+        runtime = make_runtime(
+            fake_discord, proxy.url, redmine.admin_key, db, tickets={"request_timeout_seconds": 1}
+        )
+        bot = create_bot(runtime)
+        async with run_bot(bot, fake_discord, fail_on_command_error=False):
+            await asyncio.wait_for(bot.get_cog("Tickets").ready.wait(), 30)
+            proxy.fail(500)
+            broken = await (await fake_discord.slash("ticket show", {"ticket": 1})).message(
+                within=10
+            )
+            proxy.clear()
+            proxy.delay(3)
+            slow = await (await fake_discord.slash("ticket show", {"ticket": 1})).message(within=10)
+            proxy.clear()
+            proxy.down()
+            down = await (
+                await fake_discord.slash("ticket note", {"ticket": 1, "text": "x"})
+            ).message(within=10)
+            proxy.up()
+    db.close()
+    assert broken.ephemeral and broken.content.startswith("Redmine failed while handling ticket 1")
+    assert slow.content.startswith("Redmine did not answer within 1 s for ticket 1")
+    assert down.content.startswith("Redmine is unreachable for ticket 1")
+    backend = runtime.health.snapshot(True)["backends"]["redmine"]
+    assert backend["failing"] is True
+    assert "unreachable" in backend["last_error"]

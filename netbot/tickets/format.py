@@ -33,6 +33,8 @@ def age(moment: dt.datetime, now: dt.datetime | None = None) -> str:
 def table(page: TicketPage, now: dt.datetime | None = None) -> str:
     """A fixed-width table for the terminal, with a footer saying where in the result we are."""
     if not page.tickets:
+        if page.total:
+            return f"{page.title}: page {page.page} is past the end ({page.total} tickets, {page.pages} page(s))."
         return f"{page.title}: no tickets."
     rows = [("#", "STATUS", "PRIORITY", "ASSIGNEE", "AGE", "SUBJECT")]
     for t in page.tickets:

@@ -1,0 +1,291 @@
+#!/usr/bin/env python3
+"""tickets.py: netbot's Redmine tickets from the terminal.
+
+A thin layer over `netbot.tickets.service.TicketService`, which the Discord bot uses too: this
+file only parses the command line and prints results; every ticket rule lives in the service.
+Exit codes: 0 done, 1 not found / refused / Redmine unavailable, 2 usage or configuration error.
+Imports are lazy so `--help` and usage errors are instant and a list starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+PROG = "tickets.py"
+SIMPLE_VERBS = ("unassign", "progress", "resolve", "collaborate")
+FIELD_VERBS = {"status": "status", "priority": "priority", "tracker": "tracker",
+               "subject": "subject", "due": "due_date"}  # fmt: skip
+VERBS = ("assign", *SIMPLE_VERBS, "note", *FIELD_VERBS)
+CREATE_OPTIONS = ("description", "tracker", "priority", "team")
+TICKET_NUMBER = re.compile(r"#?[0-9]+")
+
+EXAMPLES = """\
+commands:
+  tickets.py                      new tickets (status New) assigned to me or my teams
+  tickets.py USER                 a user's open tickets (Redmine login; a team name: its tickets)
+  tickets.py N                    show ticket N
+  tickets.py WORDS...             search subjects and text (one unknown word, or several)
+  tickets.py N assign USER        assign ticket N to a user or team
+  tickets.py N unassign           back to the pool: unassigned, status New
+  tickets.py N progress           assign to me, status In Progress
+  tickets.py N resolve            status Resolved
+  tickets.py N collaborate        watch ticket N
+  tickets.py N note TEXT...       add a note
+  tickets.py N status|priority|tracker|subject|due VALUE...
+                                  change one field (due: YYYY-MM-DD, or none)
+  tickets.py new SUBJECT... [--description TEXT] [--tracker T] [--priority P] [--team TEAM]
+
+examples:
+  tickets.py --as alice                       what is new for Alice
+  tickets.py bob --status all --limit 100     all of Bob's tickets
+  tickets.py ops-team                         the team's open tickets
+  tickets.py disk full --page 2               search, second page
+  tickets.py 12 assign bob
+  tickets.py 12 note --as alice -- -h was the fix    (after --, words are never options)
+  tickets.py 12 due 2030-01-31
+  tickets.py new "Disk full on db-2" --team ops-team --priority High
+  tickets.py --json 12 | jq .status
+  tickets.py "404 errors"         quote a search that starts with a number
+
+Reads REDMINE_URL and REDMINE_TOKEN (an administrator's API key, for --as) from the
+environment or .env. Exit codes: 0 done, 1 not found / refused / Redmine unavailable,
+2 usage or configuration error.
+"""
+
+
+class UsageError(Exception):
+    """The command line is wrong (exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # one line, our exit code, no usage dump
+        raise UsageError(message)
+
+
+def _bounded_int(low: int, high: int | None = None) -> Any:
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < low or (high is not None and value > high):
+            raise ValueError
+        return value
+
+    parse.__name__ = f"integer from {low}" + (f" to {high}" if high else "")
+    return parse
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ValueError
+    return value
+
+
+_positive_float.__name__ = "number of seconds above 0"
+
+
+def _parser() -> _Parser:
+    p = _Parser(
+        prog=PROG,
+        description="Redmine tickets from the terminal (netbot).",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        usage="%(prog)s [options] [USER | N | WORDS... | N COMMAND [ARGS...] | new SUBJECT...]",
+    )
+    p.add_argument("words", nargs="*", help=argparse.SUPPRESS)
+    p.add_argument("--as", dest="actor", metavar="LOGIN", help="act as this Redmine user")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--page", type=_bounded_int(1), default=1, metavar="N", help="page (from 1)")
+    p.add_argument("--limit", type=_bounded_int(1, 100), default=25, metavar="N",
+                   help="tickets per page (1-100, default 25)")  # fmt: skip
+    p.add_argument("--status", metavar="STATUS",
+                   help="lists: open, closed, all or a status name (default: New for my "
+                        "tickets, open for a user's)")  # fmt: skip
+    p.add_argument("--project", metavar="ID",
+                   help="Redmine project identifier (default: tickets.project in the config "
+                        "file, else ops)")  # fmt: skip
+    p.add_argument("--timeout", type=_positive_float, default=10.0, metavar="SECONDS",
+                   help="per-request Redmine timeout (default 10)")  # fmt: skip
+    new = p.add_argument_group("options of 'new'")
+    new.add_argument("--description", metavar="TEXT")
+    new.add_argument("--tracker", metavar="T")
+    new.add_argument("--priority", metavar="P")
+    new.add_argument("--team", metavar="TEAM", help="assign the new ticket to this team")
+    return p
+
+
+@dataclass
+class Command:
+    """What the positional words ask for."""
+
+    action: str  # mine | who | search | show | new | one of VERBS
+    ticket: int | None = None
+    args: list[str] = field(default_factory=list)
+
+
+def parse_words(words: list[str]) -> Command:
+    """The positional grammar; raises UsageError."""
+    if not words:
+        return Command("mine")
+    first = words[0]
+    if first == "new":
+        subject = " ".join(words[1:]).strip()
+        if not subject:
+            raise UsageError("'new' needs a subject: tickets.py new SUBJECT...")
+        return Command("new", args=[subject])
+    if TICKET_NUMBER.fullmatch(first):
+        ticket, rest = int(first.lstrip("#")), words[1:]
+        if not rest:
+            return Command("show", ticket)
+        verb, args = rest[0].lower(), rest[1:]
+        if verb not in VERBS:
+            raise UsageError(
+                f"unknown command {rest[0]!r} for ticket {ticket}; use one of "
+                f"{', '.join(VERBS)} (to search for words starting with a number, quote them)"
+            )
+        if verb == "assign" and len(args) != 1:
+            raise UsageError(f"usage: tickets.py {ticket} assign USER")
+        if verb in SIMPLE_VERBS and args:
+            raise UsageError(f"'{verb}' takes no arguments: tickets.py {ticket} {verb}")
+        if verb == "note" or verb in FIELD_VERBS:
+            if not args:
+                raise UsageError(
+                    f"usage: tickets.py {ticket} {verb} {'TEXT' if verb == 'note' else 'VALUE'}..."
+                )
+            args = [" ".join(args)]
+        return Command(verb, ticket, args)
+    if len(words) == 1:
+        return Command("who", args=[first])
+    return Command("search", args=[" ".join(words)])
+
+
+def _project(opts: argparse.Namespace, config_path: str) -> str:
+    if opts.project:
+        return opts.project
+    from pathlib import Path
+
+    if not Path(config_path).is_file():
+        return "ops"
+    from netbot.config import ConfigError, load_config  # pydantic: only when a config exists
+
+    try:
+        return load_config(config_path).tickets.project
+    except ConfigError as exc:
+        problems = "; ".join(str(p) for p in exc.problems)
+        raise UsageError(f"configuration {exc.path}: {problems}") from None
+
+
+def execute(command: Command, opts: argparse.Namespace, service: Any) -> Any:
+    """Run the command through the service; returns a record (or a TicketPage)."""
+    actor, paging = opts.actor, {"page": opts.page, "page_size": opts.limit}
+    action, ticket, args = command.action, command.ticket, command.args
+    if action == "mine":
+        return service.list(actor, status=opts.status or "New", **paging)
+    if action == "who":
+        from netbot.errors import NotFound
+
+        try:
+            who = service.catalog.person(args[0])
+        except NotFound:  # not a login or team: a one-word search
+            return service.search(actor, args[0], **paging)
+        kind = "team" if who.is_group else "user"
+        return service.list(actor, **{kind: who.login}, status=opts.status or "open", **paging)
+    if action == "search":
+        return service.search(actor, args[0], **paging)
+    if action == "show":
+        return service.show(actor, ticket)
+    if action == "new":
+        return service.create(
+            actor, args[0], opts.description or "",
+            tracker=opts.tracker, priority=opts.priority, team=opts.team,
+        )  # fmt: skip
+    if action == "assign":
+        return service.assign(actor, ticket, args[0])
+    if action == "note":
+        return service.note(actor, ticket, args[0])
+    if action in FIELD_VERBS:
+        return service.set_field(actor, ticket, FIELD_VERBS[action], args[0])
+    return getattr(service, action)(actor, ticket)  # unassign, progress, resolve, collaborate
+
+
+def render(result: Any, as_json: bool, created: bool = False) -> str:
+    from netbot.tickets.records import Change, TicketPage
+
+    if as_json:
+        import json
+
+        from netbot.tickets.records import to_json
+
+        if isinstance(result, TicketPage):
+            data: Any = {"title": result.title, "page": result.page, "pages": result.pages,
+                         "total": result.total, "tickets": [to_json(t) for t in result.tickets]}  # fmt: skip
+        else:
+            data = to_json(result)
+        return json.dumps(data, indent=2, ensure_ascii=False)
+    from netbot.tickets import format as fmt
+
+    if isinstance(result, TicketPage):
+        return fmt.table(result)
+    if isinstance(result, Change):
+        return fmt.change_text(result)
+    return ("Created:\n" if created else "") + fmt.detail_text(result)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"{PROG}: {' '.join(message.split())}", file=sys.stderr)  # always one line
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        opts = parser.parse_intermixed_args(argv)
+        command = parse_words(opts.words)
+        given = [f"--{o}" for o in CREATE_OPTIONS if getattr(opts, o) is not None]
+        if given and command.action != "new":
+            raise UsageError(f"{', '.join(given)} only apply to 'tickets.py new SUBJECT'")
+    except UsageError as exc:
+        return _fail(f"{exc} (see tickets.py --help)", 2)
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+
+    from netbot.errors import UserError
+    from netbot.secrets import HOW_TO_GET, load_secrets
+
+    secrets = load_secrets()
+    missing = secrets.missing("REDMINE_URL", "REDMINE_TOKEN")
+    if missing:
+        hints = "; ".join(
+            f"{name} is not set (get it from: {HOW_TO_GET[name]})" for name in missing
+        )
+        return _fail(
+            f"{hints}; set {'them' if len(missing) > 1 else 'it'} in the environment or .env", 2
+        )
+    try:
+        project = _project(opts, secrets.config_path)
+    except UsageError as exc:
+        return _fail(str(exc), 2)
+
+    from netbot.redmine import RedmineGateway
+    from netbot.tickets.catalog import Catalog
+    from netbot.tickets.service import TicketService
+
+    gateway = RedmineGateway(secrets.redmine_url, secrets.redmine_token.reveal(), opts.timeout)
+    service = TicketService(gateway, Catalog(gateway, project), project)
+    try:
+        result = execute(command, opts, service)
+        print(render(result, opts.json, created=command.action == "new"))
+    except UserError as exc:
+        return _fail(exc.message, 1)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug or an unforeseen failure: still one line, no traceback
+        return _fail(f"unexpected error ({type(exc).__name__}): {exc}", 1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
