@@ -203,6 +203,7 @@ class Catalog:
                 by_id.append(ticket)
             elif len(by_words) < CHOICES_LIMIT and all(w in ticket.haystack for w in words):
                 by_words.append(ticket)
+        by_id.sort(key=lambda t: (len(str(t.id)), -t.id))  # the exact id, then the shortest
         ranked = ([lead] if lead else []) + by_id + by_words
         return [(clip(f"#{t.id} {t.subject}", CHOICE_NAME_LIMIT), t.id) for t in ranked][
             :CHOICES_LIMIT

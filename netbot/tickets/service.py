@@ -81,6 +81,8 @@ class TicketService:
         term = term.strip()
         if not term:
             raise UserError("Give some words to search for.")
+        if page < 1:
+            raise UserError("Pages start at 1.")
         api = self.gateway.api(actor)
 
         def run() -> tuple[list[int], int]:
@@ -201,7 +203,7 @@ class TicketService:
         them with the bot's own key.
         """
         me = self._current_user(actor)
-        ticket = self.show(actor, ticket_id)
+        self.show(actor, ticket_id)  # raises unless the person may see the ticket
         admin = self.gateway.api()
 
         def watch() -> bool:
@@ -212,7 +214,9 @@ class TicketService:
             return True
 
         added = self.gateway.call(watch, what=f"ticket {ticket_id}")
-        return Change(ticket, ["you now watch it" if added else "you already watch it"])
+        return Change(
+            self.show(actor, ticket_id), ["you now watch it" if added else "you already watch it"]
+        )
 
     def link_thread(self, actor: str | None, ticket_id: int, thread_id: int) -> Change:
         """Record the ticket's Discord thread in its `discord-thread` custom field."""
