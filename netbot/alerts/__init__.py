@@ -1,0 +1,1 @@
+"""Disaster alerts: the Kontur Event API (and optionally USGS) by Disaster Ninja's rules."""

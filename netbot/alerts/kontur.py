@@ -1,0 +1,363 @@
+"""Client for the Kontur Event API: OAuth2 password-grant token, paged feed search, retries.
+
+The client fetches and checks the *shape* of what the API returns; it never interprets events
+(severity, type, population...): the rules engine does that. Secrets (password, tokens, the
+Authorization header) never reach a log line, an exception message or a URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from netbot.alerts.timeparse import format_time, parse_time
+from netbot.secrets import Secret
+
+log = logging.getLogger(__name__)
+
+REFRESH_MARGIN = 30.0  # seconds before expiry at which a token is renewed (at most half its life)
+MAX_BACKOFF = 30.0  # cap for one backoff sleep, Retry-After included
+DEFAULT_EXPIRES_IN = 60.0  # token lifetime assumed when the token endpoint does not say
+
+
+class KonturError(Exception):
+    """Base of every client error; ``message`` is one line and free of secrets."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class KonturUnavailable(KonturError):
+    """The API or the token endpoint is down: connection errors, timeouts, 429/5xx after retries."""
+
+
+class KonturAuthError(KonturError):
+    """The token endpoint refused us, the API kept answering 401 after a fresh token, or 403."""
+
+
+class KonturBadResponse(KonturError):
+    """A body that is not the documented shape: bad JSON, missing keys, events without ids."""
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    """Events in ascending `updatedAt` order and the cursor to pass as `after` next time.
+
+    ``cursor`` is the newest `updatedAt` reached, or the `after` given when nothing was new.
+    ``more`` is True when `max_pages` stopped the paging before the feed was exhausted.
+    """
+
+    events: list[dict[str, Any]]
+    cursor: dt.datetime | None
+    more: bool = False
+
+
+@dataclass
+class _Token:
+    access: str
+    expires_at: float
+    refresh: str | None
+    refresh_expires_at: float
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _query_time(moment: dt.datetime) -> str:
+    """`format_time`, unless that would drop sub-millisecond digits the server sent us."""
+    if moment.microsecond % 1000:
+        return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    return format_time(moment)
+
+
+class KonturClient:
+    """One client per account; safe to share between concurrent tasks of one event loop."""
+
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        token_url: str,
+        username: str,
+        password: Secret,
+        client_id: str = "kontur_platform",
+        page_limit: int = 100,
+        timeout: float = 10.0,
+        retries: int = 3,
+        backoff: float = 0.5,
+        session: aiohttp.ClientSession | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not 1 <= page_limit <= 1000:
+            raise ValueError("page_limit must be within 1..1000")
+        if retries < 1:
+            raise ValueError("retries must be at least 1 (it counts attempts)")
+        self.api_url = api_url
+        self.token_url = token_url
+        self.username = username
+        self._password = password
+        self.client_id = client_id
+        self.page_limit = page_limit
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self.retries = retries
+        self.backoff = backoff
+        self._clock = clock
+        self._session = session
+        self._own_session = session is None
+        self._token: _Token | None = None
+        self._token_lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"KonturClient(api_url={self.api_url!r}, username={self.username!r})"
+
+    async def __aenter__(self) -> KonturClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._own_session and self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None if self._own_session else self._session
+
+    # -- feed search ------------------------------------------------------------------------
+
+    async def fetch_since(
+        self, feed: str, after: dt.datetime | None, *, max_pages: int = 50
+    ) -> FeedPage:
+        """Every event of `feed` updated strictly after `after`, oldest first."""
+        events: list[dict[str, Any]] = []
+        cursor = after
+        query_after = _query_time(after) if after is not None else None
+        for _ in range(max_pages):
+            params = self._search_params(feed, "ASC", self.page_limit)
+            if query_after is not None:
+                params["after"] = query_after
+            page = await self._search(feed, params)
+            if page is None:
+                return FeedPage(events, cursor)
+            data, next_after = page
+            events.extend(data)
+            for event in data:
+                updated = parse_time(event["updatedAt"])
+                cursor = updated if cursor is None or updated > cursor else cursor
+            if len(data) < self.page_limit:
+                return FeedPage(events, cursor)
+            if next_after is None:  # no nextAfterValue: continue from the page's newest event
+                next_after = max(data, key=lambda e: parse_time(e["updatedAt"]))["updatedAt"]
+            if query_after is not None and parse_time(next_after) <= parse_time(query_after):
+                log.info("Kontur feed %s: nextAfterValue did not advance; stopping", feed)
+                return FeedPage(events, cursor)
+            query_after = _query_time(parse_time(next_after))
+        return FeedPage(events, cursor, more=True)
+
+    async def latest_update(self, feed: str) -> dt.datetime | None:
+        """The newest `updatedAt` in `feed` (None when the feed is empty)."""
+        page = await self._search(feed, self._search_params(feed, "DESC", 1))
+        if page is None or not page[0]:
+            return None
+        return max(parse_time(event["updatedAt"]) for event in page[0])
+
+    @staticmethod
+    def _search_params(feed: str, order: str, limit: int) -> dict[str, str]:
+        return {
+            "feed": feed,
+            "episodeFilterType": "LATEST",
+            "sortOrder": order,
+            "limit": str(limit),
+        }
+
+    async def _search(
+        self, feed: str, params: Mapping[str, str]
+    ) -> tuple[list[dict[str, Any]], str | None] | None:
+        """One search request: (events, nextAfterValue), or None for 204 No Content."""
+        what = f"GET events feed={feed}"
+        token = await self._access_token()
+        status, body = await self._send("GET", self.api_url, what, params=params, bearer=token)
+        if status == 401:
+            log.debug("Kontur %s: 401, getting a new token and retrying once", what)
+            await self._drop_token(token)
+            token = await self._access_token()
+            status, body = await self._send("GET", self.api_url, what, params=params, bearer=token)
+            if status == 401:
+                raise KonturAuthError(f"Kontur API refused a fresh token (401) for feed {feed}")
+        if status == 403:
+            raise KonturAuthError(
+                f"Kontur API forbids feed {feed} (403): the account needs role read:feed:{feed}"
+            )
+        if status == 204:
+            return None
+        if status != 200:
+            raise KonturError(f"Kontur API answered HTTP {status} for feed {feed}")
+        return self._parse_page(body, feed)
+
+    @staticmethod
+    def _parse_page(body: bytes, feed: str) -> tuple[list[dict[str, Any]], str | None]:
+        def bad(why: str) -> KonturBadResponse:
+            return KonturBadResponse(f"Kontur API feed {feed}: {why}")
+
+        try:
+            doc = json.loads(body)
+        except ValueError as exc:
+            raise bad(f"body is not JSON ({_one_line(exc, 80)})") from None
+        if not isinstance(doc, dict):
+            raise bad(f"body is a JSON {type(doc).__name__}, not an object")
+        if "data" not in doc or "pageMetadata" not in doc:
+            raise bad("body lacks 'data' or 'pageMetadata'")
+        data, meta = doc["data"], doc["pageMetadata"]
+        if not isinstance(data, list):
+            raise bad(f"'data' is a {type(data).__name__}, not a list")
+        if meta is not None and not isinstance(meta, dict):
+            raise bad("'pageMetadata' is not an object")
+        for index, event in enumerate(data):
+            if not isinstance(event, dict):
+                raise bad(f"event #{index} is not an object")
+            if not isinstance(event.get("eventId"), str) or not event["eventId"]:
+                raise bad(f"event #{index} has no eventId")
+            updated = event.get("updatedAt")
+            try:
+                parse_time(updated)  # type: ignore[arg-type]
+            except (TypeError, ValueError, AttributeError):
+                raise bad(f"event {event['eventId']} has no valid updatedAt") from None
+        next_after = (meta or {}).get("nextAfterValue")
+        if next_after is not None:
+            try:
+                parse_time(next_after)
+            except (TypeError, ValueError, AttributeError):
+                raise bad("pageMetadata.nextAfterValue is not a timestamp") from None
+        return data, next_after
+
+    # -- token ------------------------------------------------------------------------------
+
+    async def _access_token(self) -> str:
+        async with self._token_lock:
+            now = self._clock()
+            token = self._token
+            if token is not None and now < token.expires_at:
+                return token.access
+            if token is not None and token.refresh and now < token.refresh_expires_at:
+                try:
+                    self._token = await self._grant(
+                        {"grant_type": "refresh_token", "refresh_token": token.refresh}
+                    )
+                    return self._token.access
+                except KonturAuthError:
+                    log.debug("Kontur token refresh refused; signing in again")
+            self._token = await self._grant(
+                {
+                    "grant_type": "password",
+                    "username": self.username,
+                    "password": self._password.reveal(),
+                }
+            )
+            return self._token.access
+
+    async def _drop_token(self, rejected: str) -> None:
+        """Forget `rejected` (if still current) so the next call signs in from scratch."""
+        async with self._token_lock:
+            if self._token is not None and self._token.access == rejected:
+                self._token = None
+
+    async def _grant(self, form: dict[str, str]) -> _Token:
+        grant = form["grant_type"]
+        what = f"POST token grant={grant}"
+        status, body = await self._send(
+            "POST", self.token_url, what, data={**form, "client_id": self.client_id}
+        )
+        if status != 200:
+            reason = ""
+            try:
+                doc = json.loads(body)
+                reason = f": {_one_line(doc.get('error', ''), 40)}" if doc.get("error") else ""
+            except (ValueError, AttributeError):
+                pass
+            raise KonturAuthError(f"Kontur token endpoint refused the {grant} grant (HTTP {status}{reason})")
+        try:
+            doc = json.loads(body)
+            access = doc["access_token"]
+            expires_in = float(doc.get("expires_in") or DEFAULT_EXPIRES_IN)
+            refresh = doc.get("refresh_token") or None
+            refresh_expires_in = float(doc.get("refresh_expires_in") or 0)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            raise KonturBadResponse("Kontur token endpoint sent no usable access_token") from None
+        if not isinstance(access, str) or not access:
+            raise KonturBadResponse("Kontur token endpoint sent no usable access_token")
+        now = self._clock()
+        margin = min(REFRESH_MARGIN, expires_in / 2)
+        refresh_margin = min(REFRESH_MARGIN, refresh_expires_in / 2)
+        return _Token(
+            access=access,
+            expires_at=now + expires_in - margin,
+            refresh=refresh if isinstance(refresh, str) else None,
+            refresh_expires_at=now + refresh_expires_in - refresh_margin,
+        )
+
+    # -- transport --------------------------------------------------------------------------
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None or (self._own_session and self._session.closed):
+            self._session = aiohttp.ClientSession(timeout=self.timeout)
+            self._own_session = True
+        return self._session
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        what: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        data: Mapping[str, str] | None = None,
+        bearer: str | None = None,
+    ) -> tuple[int, bytes]:
+        """(status, body), retrying connection errors, timeouts, 429 and 5xx with backoff."""
+        headers = {"Accept": "application/json"}
+        if bearer is not None:
+            headers["Authorization"] = f"Bearer {bearer}"
+        problem = ""
+        for attempt in range(1, self.retries + 1):
+            retry_after = 0.0
+            try:
+                async with self._get_session().request(
+                    method, url, params=params, data=data, headers=headers, timeout=self.timeout
+                ) as response:
+                    body = await response.read()
+                    status = response.status
+            except TimeoutError:
+                problem = f"no answer within {self.timeout.total}s"
+            except aiohttp.ClientError as exc:
+                problem = f"{type(exc).__name__}: {_one_line(exc, 120)}"
+            else:
+                if status != 429 and status < 500:
+                    return status, body
+                problem = f"HTTP {status}"
+                retry_after = self._retry_after(response.headers.get("Retry-After"))
+            if attempt == self.retries:
+                break
+            delay = min(MAX_BACKOFF, max(self.backoff * 2 ** (attempt - 1), retry_after))
+            log.debug(
+                "Kontur %s attempt %d/%d failed (%s); retrying in %.2fs",
+                what, attempt, self.retries, problem, delay,
+            )  # fmt: skip
+            await asyncio.sleep(delay)
+        log.debug("Kontur %s failed %d time(s); giving up (%s)", what, self.retries, problem)
+        raise KonturUnavailable(f"Kontur {what} failed after {self.retries} attempt(s): {problem}")
+
+    @staticmethod
+    def _retry_after(value: str | None) -> float:
+        try:
+            return max(0.0, float(value)) if value else 0.0
+        except ValueError:
+            return 0.0
