@@ -35,6 +35,7 @@ class CogSpec:
 COGS: tuple[CogSpec, ...] = (
     CogSpec("core"),
     CogSpec("tickets", ("REDMINE_URL", "REDMINE_TOKEN")),
+    CogSpec("alerts", ("KONTUR_USERNAME", "KONTUR_PASSWORD")),
 )
 
 NOT_ALLOWED = "netbot is not enabled in this server."
@@ -73,7 +74,13 @@ class NetBot(discord.Bot):
             if missing:
                 log.info("cog %s not loaded: %s not set", spec.name, ", ".join(missing))
                 continue
-            self.load_extension(f"cogs.{spec.name}")
+            try:
+                self.load_extension(f"cogs.{spec.name}")
+            except discord.ExtensionFailed as exc:
+                if not isinstance(exc.original, UserError):
+                    raise
+                log.info("cog %s not loaded: %s", spec.name, exc.original.message)
+                continue
             self.loaded_cogs.append(spec.name)
         return self.loaded_cogs
 

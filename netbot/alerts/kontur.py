@@ -283,7 +283,9 @@ class KonturClient:
                 reason = f": {_one_line(doc.get('error', ''), 40)}" if doc.get("error") else ""
             except (ValueError, AttributeError):
                 pass
-            raise KonturAuthError(f"Kontur token endpoint refused the {grant} grant (HTTP {status}{reason})")
+            raise KonturAuthError(
+                f"Kontur token endpoint refused the {grant} grant (HTTP {status}{reason})"
+            )
         try:
             doc = json.loads(body)
             access = doc["access_token"]
