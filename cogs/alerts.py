@@ -104,9 +104,13 @@ class Alerts(commands.Cog):
         if self._task is None:
             self._task = asyncio.create_task(self.engine.run())
 
-    def cog_unload(self) -> None:
+    async def aclose(self) -> None:
+        """Stop the loop and close the HTTP sessions (called by NetBot.close)."""
         if self._task is not None:
             self._task.cancel()
+        await self.source.close()
+        if self.engine.usgs is not None:
+            await self.engine.usgs.client.close()
 
     def _is_admin(self, member: discord.abc.User) -> bool:
         admin_roles = set(self.bot.runtime.config.roles.admin)

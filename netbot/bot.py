@@ -184,6 +184,14 @@ class NetBot(discord.Bot):
             self._idle.set()
 
     # ------------------------------------------------------------------ shutdown
+    async def close(self) -> None:
+        """Let each cog release what it holds (tasks, HTTP sessions), then disconnect."""
+        for cog in list(self.cogs.values()):
+            release = getattr(cog, "aclose", None)
+            if release is not None:
+                await release()
+        await super().close()
+
     async def drain(self, grace_seconds: float = 20.0) -> bool:
         """Stop taking commands and wait for running ones; True if all finished in time."""
         self._draining = True

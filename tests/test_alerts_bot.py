@@ -122,7 +122,6 @@ async def running(harness: Harness) -> AsyncIterator[Harness]:
     async with run_bot(bot, harness.fake, fail_on_command_error=False):
         await harness.polls(1)
         yield harness
-    await cog.source.close()
     assert "netbot_errors_total{" not in harness.runtime.metrics.render().decode(), (
         "a command crashed"
     )

@@ -86,7 +86,8 @@ class Tickets(commands.Cog):
             self.threads = await asyncio.to_thread(links.all_threads, self.bot.runtime.database)
             self._refresher = asyncio.create_task(self._refresh_forever())
 
-    def cog_unload(self) -> None:
+    async def aclose(self) -> None:
+        """Stop the background refresh (called by NetBot.close)."""
         if self._refresher is not None:
             self._refresher.cancel()
 

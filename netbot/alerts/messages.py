@@ -51,7 +51,9 @@ def _people(label: str, people: Any, area: Any) -> str | None:
 def rows(event: DisasterEvent) -> list[str]:
     current = event.episode_details or {}
     total = event.event_details
-    area = current.get("totalPopulatedAreaKm2", current.get("populatedAreaKm2"))
+    area = current.get("totalPopulatedAreaKm2")
+    if area is None:  # the 2021 key; the live one since Nov 2021 is populatedAreaKm2
+        area = current.get("populatedAreaKm2")
     candidates = [
         _people("Urban core", current.get("urbanCorePopulation"), current.get("urbanCoreAreaKm2"))
         if "urbanCorePopulation" in current or "urbanCoreAreaKm2" in current

@@ -88,9 +88,9 @@ def skip_reason(
         return f"type {event.type} is not notified"
     if event.severity not in rules.severities:
         return f"current severity {event.severity} is not notified"
-    if event.episode_details is None:
+    population = (event.episode_details or {}).get("population")
+    if population is None:
         return "no enrichment: the latest episode has no population"
-    population = event.episode_details.get("population") or 0
     if population < rules.min_population:
         return f"latest episode population {population} is below {rules.min_population}"
     if event.ended_at is not None and event.ended_at < now - dt.timedelta(
@@ -151,12 +151,15 @@ def digest_events(
 ) -> list[DisasterEvent]:
     """The digest's events: digest severities, updated within 24 h, oldest first, capped."""
     since = now - dt.timedelta(hours=24)
-    chosen = {
-        e.event_id: e
-        for e in sorted(events, key=lambda e: e.updated_at)
+    newest = {
+        e.event_id: e for e in sorted(events, key=lambda e: e.updated_at)
+    }  # latest version wins
+    chosen = [
+        e
+        for e in newest.values()
         if e.type in rules.types
         and e.severity in rules.digest_severities
         and since <= e.updated_at <= now
         and not e.name.startswith(rules.skip_name_prefixes)
-    }
-    return sorted(chosen.values(), key=lambda e: e.updated_at)[: rules.digest_max_events]
+    ]
+    return sorted(chosen, key=lambda e: e.updated_at)[: rules.digest_max_events]
