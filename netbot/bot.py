@@ -134,6 +134,7 @@ class NetBot(discord.Bot):
     async def on_application_command(self, ctx: discord.ApplicationContext) -> None:
         self._started[ctx.interaction.id] = time.perf_counter()
         self._idle.clear()
+        self.runtime.metrics.set_queue_depth("commands_in_flight", len(self._started))
 
     async def on_application_command_completion(self, ctx: discord.ApplicationContext) -> None:
         self._finish(ctx, "ok")
@@ -180,6 +181,7 @@ class NetBot(discord.Bot):
         seconds = time.perf_counter() - started if started is not None else 0.0
         name = ctx.command.qualified_name if ctx.command else "?"
         self.runtime.metrics.command(name, outcome, seconds)
+        self.runtime.metrics.set_queue_depth("commands_in_flight", len(self._started))
         if not self._started:
             self._idle.set()
 

@@ -65,6 +65,7 @@ async def test_netbot_connects_serves_healthz_and_stops_cleanly_on_sigterm(
         ):
             text = await metrics.text()
         assert 'netbot_commands_total{command="netbot status",outcome="ok"} 1.0' in text
+        assert 'netbot_queue_depth{queue="commands_in_flight"} 0.0' in text
 
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), 30)

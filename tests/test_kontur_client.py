@@ -330,10 +330,6 @@ async def test_malformed_json_is_bad_response(fake: FakeKontur, make_client) -> 
         ({"pageMetadata": {}}, "lacks"),
         ([], "not an object"),
         ({"pageMetadata": {}, "data": {"a": 1}}, "not a list"),
-        ({"pageMetadata": {}, "data": ["x"]}, "not an object"),
-        ({"pageMetadata": {}, "data": [{"updatedAt": "2025-03-14T09:00:00Z"}]}, "no eventId"),
-        ({"pageMetadata": {}, "data": [{"eventId": "e1"}]}, "no valid updatedAt"),
-        ({"pageMetadata": {}, "data": [{"eventId": "e1", "updatedAt": "yesterday"}]}, "updatedAt"),
         ({"pageMetadata": {"nextAfterValue": 5}, "data": []}, "nextAfterValue"),
     ],
 )
@@ -350,6 +346,38 @@ async def test_bad_shapes_are_bad_response(make_client, monkeypatch, body, why) 
     monkeypatch.setattr(client, "_access_token", token)
     with pytest.raises(KonturBadResponse, match=why):
         await client.fetch_since(FEED, None)
+
+
+@pytest.mark.parametrize(
+    ("broken", "why"),
+    [
+        ("x", "not an object"),
+        ({"updatedAt": "2025-03-14T09:00:00Z"}, "no eventId"),
+        ({"eventId": "e1"}, "no valid updatedAt"),
+        ({"eventId": "e1", "updatedAt": "yesterday"}, "updatedAt"),
+    ],
+)
+async def test_a_broken_event_is_dropped_not_the_page(
+    make_client, monkeypatch, caplog, broken, why
+) -> None:
+    """One bad event must not block the feed forever: the rest arrive, the cursor moves on."""
+    client = make_client()
+    good = {"eventId": "e2", "updatedAt": "2025-03-14T09:00:00Z"}
+    body = {"pageMetadata": {"nextAfterValue": "2025-03-14T09:30:00Z"}, "data": [broken, good]}
+
+    async def answer(*args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        return 200, json.dumps(body).encode()
+
+    async def token() -> str:
+        return "t"
+
+    monkeypatch.setattr(client, "_send", answer)
+    monkeypatch.setattr(client, "_access_token", token)
+    with caplog.at_level(logging.WARNING):
+        page = await client.fetch_since(FEED, None)
+    assert page.events == [good]
+    assert page.cursor == dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.UTC)
+    assert why in caplog.text
 
 
 # -- secrets ----------------------------------------------------------------------------------

@@ -81,6 +81,19 @@ def _query_time(moment: dt.datetime) -> str:
     return format_time(moment)
 
 
+def _event_problem(event: Any) -> str | None:
+    """Why an element of `data` cannot be used (no object, eventId or updatedAt), or None."""
+    if not isinstance(event, dict):
+        return "not an object"
+    if not isinstance(event.get("eventId"), str) or not event["eventId"]:
+        return "no eventId"
+    try:
+        parse_time(event.get("updatedAt"))  # type: ignore[arg-type]
+    except (TypeError, ValueError, AttributeError):
+        return f"event {event['eventId']} has no valid updatedAt"
+    return None
+
+
 class KonturClient:
     """One client per account; safe to share between concurrent tasks of one event loop."""
 
@@ -148,15 +161,19 @@ class KonturClient:
             page = await self._search(feed, params)
             if page is None:
                 return FeedPage(events, cursor)
-            data, next_after = page
+            data, next_after, size = page
             events.extend(data)
-            for event in data:
-                updated = parse_time(event["updatedAt"])
-                cursor = updated if cursor is None or updated > cursor else cursor
-            if len(data) < self.page_limit:
+            # Everything up to nextAfterValue was on this page (ASC), dropped events included.
+            seen = [parse_time(e["updatedAt"]) for e in data] + (
+                [parse_time(next_after)] if next_after else []
+            )
+            cursor = max([*seen, *([cursor] if cursor else [])], default=None)
+            if size < self.page_limit:
                 return FeedPage(events, cursor)
             if next_after is None:  # no nextAfterValue: continue from the page's newest event
-                next_after = max(data, key=lambda e: parse_time(e["updatedAt"]))["updatedAt"]
+                if cursor is None:
+                    return FeedPage(events, cursor)
+                next_after = _query_time(cursor)
             if query_after is not None and parse_time(next_after) <= parse_time(query_after):
                 log.info("Kontur feed %s: nextAfterValue did not advance; stopping", feed)
                 return FeedPage(events, cursor)
@@ -181,8 +198,8 @@ class KonturClient:
 
     async def _search(
         self, feed: str, params: Mapping[str, str]
-    ) -> tuple[list[dict[str, Any]], str | None] | None:
-        """One search request: (events, nextAfterValue), or None for 204 No Content."""
+    ) -> tuple[list[dict[str, Any]], str | None, int] | None:
+        """One search request: (events, nextAfterValue, page size), or None for 204."""
         what = f"GET events feed={feed}"
         token = await self._access_token()
         status, body = await self._send("GET", self.api_url, what, params=params, bearer=token)
@@ -204,7 +221,9 @@ class KonturClient:
         return self._parse_page(body, feed)
 
     @staticmethod
-    def _parse_page(body: bytes, feed: str) -> tuple[list[dict[str, Any]], str | None]:
+    def _parse_page(body: bytes, feed: str) -> tuple[list[dict[str, Any]], str | None, int]:
+        """The usable events, nextAfterValue, and how many elements the page had."""
+
         def bad(why: str) -> KonturBadResponse:
             return KonturBadResponse(f"Kontur API feed {feed}: {why}")
 
@@ -221,23 +240,21 @@ class KonturClient:
             raise bad(f"'data' is a {type(data).__name__}, not a list")
         if meta is not None and not isinstance(meta, dict):
             raise bad("'pageMetadata' is not an object")
+        events = []
         for index, event in enumerate(data):
-            if not isinstance(event, dict):
-                raise bad(f"event #{index} is not an object")
-            if not isinstance(event.get("eventId"), str) or not event["eventId"]:
-                raise bad(f"event #{index} has no eventId")
-            updated = event.get("updatedAt")
-            try:
-                parse_time(updated)  # type: ignore[arg-type]
-            except (TypeError, ValueError, AttributeError):
-                raise bad(f"event {event['eventId']} has no valid updatedAt") from None
+            problem = _event_problem(event)
+            if problem:
+                # One broken event must not block the feed: drop it, keep the rest.
+                log.warning("Kontur API feed %s: dropped event #%d: %s", feed, index, problem)
+            else:
+                events.append(event)
         next_after = (meta or {}).get("nextAfterValue")
         if next_after is not None:
             try:
                 parse_time(next_after)
             except (TypeError, ValueError, AttributeError):
                 raise bad("pageMetadata.nextAfterValue is not a timestamp") from None
-        return data, next_after
+        return events, next_after, len(data)
 
     # -- token ------------------------------------------------------------------------------
 
