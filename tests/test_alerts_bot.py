@@ -277,39 +277,75 @@ async def test_status_and_test_commands(world: Harness) -> None:
     assert refused.ephemeral and refused.content.startswith("Only admins can post a test alert.")
 
 
-async def test_usgs_quake_first_then_the_same_kontur_quake_is_not_repeated(
-    fake_discord: FakeDiscord, tmp_path: Path
-) -> None:
-    channel = fake_discord.add_channel(fake_discord.guild, "disasters")
-    quake_time = START - dt.timedelta(minutes=3)
+def kontur_quake(quake_time: dt.datetime) -> dict[str, Any]:
+    """Kontur's event for the quake `usgs_feature` describes (20 s, ~7 km and 0.1 M apart)."""
+    quake = make_event(
+        "00000000-0000-4000-8000-0000000000e1", type="EARTHQUAKE",
+        started_at=quake_time + dt.timedelta(seconds=20), updated_at=START + dt.timedelta(seconds=30),
+    )  # fmt: skip
+    quake["severityData"] = {"magnitude": 6.7, "depthKm": 12.0}
+    point = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [119.9, -0.95]},
+        "properties": {},
+    }
+    quake["geometries"] = {"type": "FeatureCollection", "features": [point]}
+    return quake
+
+
+@asynccontextmanager
+async def usgs_world(fake: FakeDiscord, tmp_path: Path) -> AsyncIterator[tuple[Harness, FakeUsgs]]:
+    channel = fake.add_channel(fake.guild, "disasters")
     async with FakeKontur() as kontur, FakeUsgs() as usgs:
         kontur.add_event(severe("00000000-0000-4000-8000-000000000001", 30))
-        usgs.set_features([usgs_feature("us7000abcd", quake_time, 6.8, "orange", -0.93, 119.84)])
         db = Database.open(f"sqlite:///{tmp_path / 'netbot.sqlite3'}")
-        runtime = make_runtime(
-            fake_discord, kontur, db, channel,
-            usgs={"enabled": True, "feed_url": usgs.url, "min_magnitude": 6.0, "min_alert": "orange"},
-        )  # fmt: skip
-        world = Harness(fake_discord, kontur, ManualClock(START), runtime, channel)
-        async with running(world):
-            quake = make_event(
-                "00000000-0000-4000-8000-0000000000e1", type="EARTHQUAKE",
-                started_at=quake_time + dt.timedelta(seconds=20), updated_at=START + dt.timedelta(seconds=30),
-            )  # fmt: skip
-            quake["severityData"] = {"magnitude": 6.7, "depthKm": 12.0}
-            point = {
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [119.9, -0.95]},
-                "properties": {},
-            }
-            quake["geometries"] = {"type": "FeatureCollection", "features": [point]}
-            kontur.add_event(quake)
-            await world.next_poll()
+        usgs_config = {
+            "enabled": True,
+            "feed_url": usgs.url,
+            "min_magnitude": 6.0,
+            "min_alert": "orange",
+        }
+        runtime = make_runtime(fake, kontur, db, channel, usgs=usgs_config)
+        yield Harness(fake, kontur, ManualClock(START), runtime, channel), usgs
         db.close()
-    posts = world.posts()
-    assert len(posts) == 1
-    assert posts[0].embeds[0]["title"].startswith("M 6.8 - ")
-    assert "USGS" in posts[0].embeds[0]["title"]
+
+
+async def test_usgs_first_then_kontur_quake_not_repeated_even_after_restart(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    quake_time = START - dt.timedelta(minutes=3)
+    async with usgs_world(fake_discord, tmp_path) as (world, usgs):
+        usgs.set_features([usgs_feature("us7000abcd", quake_time, 6.8, "orange", -0.93, 119.84)])
+        async with running(world):
+            [post] = world.posts()  # USGS, on the first poll, minutes before Kontur
+        world.kontur.add_event(kontur_quake(quake_time))  # Kontur's arrives while the bot restarts
+        async with running(world):
+            await world.next_poll()
+    assert world.posts() == [post]
+    assert post.embeds[0]["title"].startswith("M 6.8 - ") and "USGS" in post.embeds[0]["title"]
+
+
+async def test_kontur_first_then_usgs_quake_not_repeated(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    quake_time = START - dt.timedelta(minutes=3)
+    async with usgs_world(fake_discord, tmp_path) as (world, usgs):
+        usgs.set_features([])
+        async with running(world):
+            world.kontur.add_event(kontur_quake(quake_time))
+            await world.next_poll()
+            usgs.set_features(
+                [usgs_feature("us7000abcd", quake_time, 6.8, "orange", -0.93, 119.84)]
+            )
+            far = usgs_feature("us7000wxyz", quake_time, 7.2, "red", 35.0, 139.0)  # another quake
+            usgs.set_features(
+                [usgs_feature("us7000abcd", quake_time, 6.8, "orange", -0.93, 119.84), far]
+            )
+            await world.next_poll()
+    titles = [p.embeds[0]["title"] for p in world.posts()]
+    assert len(titles) == 2
+    assert titles[0].startswith("Synthetic earthquake")
+    assert titles[1].startswith("M 7.2 - ")
 
 
 def usgs_feature(

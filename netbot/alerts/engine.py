@@ -14,12 +14,13 @@ import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from netbot.alerts import rules, state
 from netbot.alerts.events import DisasterEvent, parse_events
 from netbot.alerts.kontur import KonturClient, KonturError
 from netbot.alerts.messages import AlertMessage, alert_message, digest_header, good_news
+from netbot.alerts.timeparse import parse_time
 from netbot.alerts.usgs import (
     Quake,
     UsgsClient,
@@ -34,6 +35,8 @@ from netbot.db import Database
 from netbot.health import Health
 
 log = logging.getLogger(__name__)
+
+QUAKES_KEY = "quakes"  # state entry with the quakes each source announced (de-duplication)
 
 
 class Clock(Protocol):
@@ -74,13 +77,52 @@ class Counters:
             self.day, self.polls, self.notified, self.skipped = day, 0, 0, 0
 
 
+QuakePoint = tuple[dt.datetime, float, float, float | None]  # origin time, lat, lon, magnitude
+
+
 @dataclass
 class UsgsWatch:
-    """The optional USGS source and what it already announced (kept for de-duplication)."""
+    """The optional USGS source, and the quakes each source announced recently: a quake
+    announced by one source is not announced again by the other."""
 
     client: UsgsClient
     config: UsgsConfig
-    announced: dict[str, Quake] = field(default_factory=dict)  # "usgs:<id>" -> quake
+    announced: dict[str, Quake] = field(default_factory=dict)  # by USGS: "usgs:<id>" -> quake
+    kontur: dict[str, QuakePoint] = field(default_factory=dict)  # by Kontur: eventId -> point
+
+    def matches(self, quake: Quake, point: QuakePoint) -> bool:
+        started, lat, lon, magnitude = point
+        return same_quake(
+            quake,
+            kontur_started_at=started,
+            kontur_lat=lat,
+            kontur_lon=lon,
+            kontur_magnitude=magnitude,
+            window=dt.timedelta(minutes=self.config.dedup_window_minutes),
+        )
+
+    def forget_before(self, horizon: dt.datetime) -> None:
+        self.announced = {k: q for k, q in self.announced.items() if q.time >= horizon}
+        self.kontur = {k: p for k, p in self.kontur.items() if p[0] >= horizon}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "usgs": {
+                k: [q.time.isoformat(), q.latitude, q.longitude, q.magnitude]
+                for k, q in self.announced.items()
+            },
+            "kontur": {k: [p[0].isoformat(), p[1], p[2], p[3]] for k, p in self.kontur.items()},
+        }
+
+    def load_json(self, data: dict[str, Any]) -> None:
+        self.announced = {
+            key: Quake(key, parse_time(t), mag, None, lat, lon, None, "", "", "")
+            for key, (t, lat, lon, mag) in data.get("usgs", {}).items()
+        }
+        self.kontur = {
+            key: (parse_time(t), lat, lon, mag)
+            for key, (t, lat, lon, mag) in data.get("kontur", {}).items()
+        }
 
 
 class AlertEngine:
@@ -108,8 +150,6 @@ class AlertEngine:
         self.clock = clock
         self.health = health
         self.usgs = usgs
-        # Kontur earthquakes notified recently: USGS must not announce them again.
-        self._kontur_quakes: dict[str, tuple[dt.datetime, float, float, float | None]] = {}
         self.state = rules.AlertState()
         self.last_poll: dt.datetime | None = None
         self.today = Counters()
@@ -118,6 +158,11 @@ class AlertEngine:
     # ------------------------------------------------------------------ loop
     async def start(self) -> None:
         self.state = await asyncio.to_thread(state.load, self.database)
+        if self.usgs is not None:
+            quakes = await asyncio.to_thread(
+                self.database.get_state, state.NAMESPACE, QUAKES_KEY, {}
+            )
+            self.usgs.load_json(quakes)
 
     async def run(self) -> None:
         """Poll forever; every failure is recorded and the loop goes on."""
@@ -184,8 +229,9 @@ class AlertEngine:
             current = rules.notified(current, event.event_id, now, self.rules)
             await self._save(current)
             self.today.notified += 1
-            if (point := kontur_quake_point(event.raw)) is not None:
-                self._kontur_quakes[event.event_id] = point
+            if self.usgs is not None and (point := kontur_quake_point(event.raw)) is not None:
+                self.usgs.kontur[event.event_id] = point
+                await self._save_quakes()
         newest = max([t for t in (page.cursor, outcome.state.cursors.get(feed)) if t], default=None)
         await self._save(rules.advance(current, feed, newest))
 
@@ -195,27 +241,17 @@ class AlertEngine:
         point = kontur_quake_point(event.raw)
         if point is None:
             return None
-        started, lat, lon, magnitude = point
-        window = dt.timedelta(minutes=self.usgs.config.dedup_window_minutes)
-        for key, quake in self.usgs.announced.items():
-            if same_quake(
-                quake,
-                kontur_started_at=started,
-                kontur_lat=lat,
-                kontur_lon=lon,
-                kontur_magnitude=magnitude,
-                window=window,
-            ):
-                return f"already notified from USGS ({key})"
-        return None
+        key = next(
+            (k for k, quake in self.usgs.announced.items() if self.usgs.matches(quake, point)), None
+        )
+        return f"already notified from USGS ({key})" if key else None
 
     # ------------------------------------------------------------------ USGS
     async def poll_usgs(self, now: dt.datetime) -> None:
         assert self.usgs is not None
         watch = self.usgs
         horizon = now - dt.timedelta(days=1)
-        watch.announced = {k: q for k, q in watch.announced.items() if q.time >= horizon}
-        self._kontur_quakes = {k: p for k, p in self._kontur_quakes.items() if p[0] >= horizon}
+        watch.forget_before(horizon)
         for quake in await watch.client.fetch():
             key = f"usgs:{quake.id}"
             if key in self.state.last_notified or quake.time < horizon:
@@ -224,30 +260,21 @@ class AlertEngine:
                 quake, min_magnitude=watch.config.min_magnitude, min_alert=watch.config.min_alert
             ):
                 continue
-            if self._kontur_already_has(quake):
-                continue
+            if any(watch.matches(quake, point) for point in watch.kontur.values()):
+                continue  # Kontur announced this quake already
             await self._publish(
                 self.publisher.alert(AlertMessage(event_id=key, **quake_message(quake)))
             )
             watch.announced[key] = quake
+            await self._save_quakes()
             await self._save(rules.notified(self.state, key, now, self.rules))
             self.today.notified += 1
 
-    def _kontur_already_has(self, quake: Quake) -> bool:
-        """Whether a Kontur earthquake notified today is this quake (then USGS stays quiet)."""
+    async def _save_quakes(self) -> None:
         assert self.usgs is not None
-        window = dt.timedelta(minutes=self.usgs.config.dedup_window_minutes)
-        for started, lat, lon, magnitude in self._kontur_quakes.values():
-            if same_quake(
-                quake,
-                kontur_started_at=started,
-                kontur_lat=lat,
-                kontur_lon=lon,
-                kontur_magnitude=magnitude,
-                window=window,
-            ):
-                return True
-        return False
+        await asyncio.to_thread(
+            self.database.set_state, state.NAMESPACE, QUAKES_KEY, self.usgs.to_json()
+        )
 
     # ------------------------------------------------------------------ digest
     def _digest_time_reached(self, now: dt.datetime) -> bool:

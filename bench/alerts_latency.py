@@ -1,0 +1,295 @@
+"""Alert latency: from an event appearing in the Event API to its post arriving at Discord.
+
+    python bench/alerts_latency.py --poll 10 --events 40 [--seconds N] [--seed S]
+    python bench/alerts_latency.py --poll 60 --events 40
+
+The real stack, with real time: FakeKontur (HTTP on 127.0.0.1) -> KonturClient -> AlertEngine
+with SystemClock -> cogs.alerts ChannelPublisher -> py-cord -> fake Discord (REST + gateway on
+127.0.0.1). After the engine's first poll (which only records the cursor), EVENTS qualifying
+events are added to the fake feed at random moments spread uniformly over N seconds (default
+max(3 * poll, 120)), so an event's appearance is independent of the poll phase. For each event:
+t_added (the fake's `added_at`), t_served (the fake's `first_served`: the poll's response that
+first carried it) and t_posted (when the fake Discord stored the channel message whose embed
+url ends with the eventId, observed on its message store). Prints polls done, events
+delivered, end-to-end delay (t_posted - t_added) and processing latency (t_posted - t_served)
+as median / p95 / max, and the median expected for uniform arrival (poll/2 + processing).
+Stops by itself (at the latest N + poll + 30 s after the first poll). Only 127.0.0.1 is
+reachable: any other connection or name lookup is refused. Prints numbers; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import ipaddress
+import logging
+import random
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from netbot.bot import create_bot
+from netbot.config import parse_config
+from netbot.db import Database
+from netbot.runtime import Runtime
+from netbot.secrets import Secret, Secrets
+from tests.alert_events import make_event
+from tests.fake_kontur import FakeKontur
+from tests.fakediscord import FakeDiscord, FakeMessage, run_bot
+
+FEED = "kontur-public"
+MAP_LINK_PREFIX = "https://disaster.ninja/active/?event="
+
+
+# -- network guard (the same rule as tests/network_guard.py, without pytest) ---------------
+
+
+def _loopback(host: Any) -> bool:
+    if isinstance(host, bytes):
+        host = host.decode()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(str(host).split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def guard_network() -> None:
+    """Refuse every connection and name lookup that is not loopback, before it happens."""
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    real_getaddrinfo = socket.getaddrinfo
+
+    def check(sock: socket.socket, address: Any) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            host = address[0] if isinstance(address, tuple) else address
+            if not _loopback(host):
+                raise ConnectionRefusedError(f"bench: {address!r} is not loopback")
+
+    def connect(self: socket.socket, address: Any) -> None:
+        check(self, address)
+        return real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> int:
+        check(self, address)
+        return real_connect_ex(self, address)
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host is not None and not _loopback(host):
+            raise OSError(f"bench: refusing to resolve {host!r}: only loopback")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    socket.socket.connect = connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+    socket.getaddrinfo = getaddrinfo
+
+
+# -- observing the fake Discord's message store -------------------------------------------
+
+
+class ArrivalLog(dict[str, FakeMessage]):
+    """The fake's `messages` dict, noting when each alert post (by eventId) was stored."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.posted: dict[str, float] = {}  # eventId -> time.monotonic() when stored
+
+    def __setitem__(self, key: str, message: FakeMessage) -> None:
+        now = time.monotonic()
+        super().__setitem__(key, message)
+        for embed in message.payload.get("embeds") or []:
+            url = embed.get("url") or ""
+            if url.startswith(MAP_LINK_PREFIX):
+                self.posted.setdefault(url.removeprefix(MAP_LINK_PREFIX), now)
+
+
+# -- the world --------------------------------------------------------------------------------
+
+
+def make_runtime(
+    fake: FakeDiscord, kontur: FakeKontur, db: Database, channel: dict[str, Any], poll: int
+) -> Runtime:
+    """As tests/test_alerts_bot.py's make_runtime, with the poll interval given."""
+    admin = fake.add_role(fake.guild, "ops-admins")
+    fake.add_member(fake.guild, fake.user, roles=[admin])
+    config = parse_config(
+        {
+            "guilds": [int(fake.guild["id"])],
+            "roles": {"admin": [int(admin["id"])]},
+            "cogs": {"tickets": False},
+            "alerts": {
+                "channel_id": int(channel["id"]),
+                "api_url": kontur.api_url,
+                "token_url": kontur.token_url,
+                "poll_seconds": poll,
+            },
+        }
+    )
+    secrets = Secrets(
+        discord_api_base_url=fake.api_base_url,
+        kontur_username=kontur.username,
+        kontur_password=Secret(kontur.password),
+    )
+    return Runtime(config=config, secrets=secrets, database=db)
+
+
+def percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def summary(samples: list[float]) -> str:
+    if not samples:
+        return "no samples"
+    return (
+        f"median {statistics.median(samples):7.3f}  p95 {percentile(samples, 95):7.3f}  "
+        f"max {max(samples):7.3f} s"
+    )
+
+
+async def bench(poll: int, count: int, spread: float, seed: int) -> None:
+    rng = random.Random(seed)
+    ids = [f"00000000-0000-4000-8000-{0xB000 + n:012x}" for n in range(count)]
+    offsets = sorted(rng.uniform(0, spread) for _ in ids)
+    last_stamp = [dt.datetime.min.replace(tzinfo=dt.UTC)]
+
+    with tempfile.TemporaryDirectory(prefix="netbot-bench-") as tmp:
+        db = Database.open(f"sqlite:///{Path(tmp) / 'netbot.sqlite3'}")
+        fake = FakeDiscord()
+        arrivals = ArrivalLog()
+        fake.messages = arrivals
+        try:
+            async with fake, FakeKontur() as kontur:
+                channel = fake.add_channel(fake.guild, "disasters")
+                runtime = make_runtime(fake, kontur, db, channel, poll)
+                # an old event, so the first start takes its cursor from the feed (as the tests)
+                old = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30)
+                kontur.add_event(make_event("00000000-0000-4000-8000-00000000a000", updated_at=old))
+
+                def add(event_id: str) -> None:
+                    # updatedAt is "now" in milliseconds, strictly after the previous event's:
+                    # the feed's order is the order of appearance, as on the real API
+                    stamp = max(
+                        dt.datetime.now(dt.UTC), last_stamp[0] + dt.timedelta(milliseconds=1)
+                    )
+                    last_stamp[0] = stamp
+                    kontur.add_event(make_event(event_id, updated_at=stamp, started_at=stamp))
+
+                bot = create_bot(runtime, load_cogs=False)
+                bot.load_configured_cogs()
+                engine = bot.get_cog("Alerts").engine
+                print(
+                    f"poll {poll} s ({type(engine.clock).__name__}), {count} events spread over "
+                    f"{spread:g} s, seed {seed}",
+                    flush=True,
+                )
+                started = time.monotonic()
+                async with run_bot(bot, fake, fail_on_command_error=False):
+                    async with engine.polled:
+                        await asyncio.wait_for(
+                            engine.polled.wait_for(lambda: engine.today.polls >= 1), 60
+                        )
+                    first_poll = time.monotonic()
+                    loop = asyncio.get_running_loop()
+                    base = loop.time()
+                    for event_id, offset in zip(ids, offsets, strict=True):
+                        loop.call_at(base + offset, add, event_id)
+                    within = spread + poll + 30
+                    try:
+                        await fake.wait_until(
+                            lambda: all(i in arrivals.posted for i in ids),
+                            f"{count} alert posts",
+                            within,
+                        )
+                    except AssertionError as exc:
+                        print(f"stopped waiting: {str(exc).splitlines()[0]}")
+                    requests = kontur.api_requests()
+                    # one search per poll (a page holds 100 events): requests after the first
+                    polls = sum(r.at > first_poll for r in requests)
+                    posted, added = dict(arrivals.posted), dict(kontur.added_at)
+                    served = dict(kontur.first_served)
+                    problems = fake.failures + kontur.failures
+                    if problems:  # printed here rather than raised by the fakes at exit
+                        print("fake failures:\n  - " + "\n  - ".join(problems))
+                        fake.failures.clear()
+                        kontur.failures.clear()
+        finally:
+            db.close()
+
+    ended = time.monotonic()
+    done = [i for i in ids if i in posted and i in added]
+    delays = [posted[i] - added[i] for i in done]
+    processing = [posted[i] - served[i] for i in done if i in served]
+    api_times = sorted(r.at for r in requests)
+    batches: dict[float, list[str]] = {}
+    for i in done:  # the poll (its Kontur request) that first served the event
+        request = max((t for t in api_times if t <= served[i]), default=served[i])
+        batches.setdefault(request, []).append(i)
+    first_posts = [min(posted[i] for i in b) - min(served[i] for i in b) for b in batches.values()]
+    gaps = [
+        later - earlier
+        for b in batches.values()
+        for earlier, later in zip(
+            sorted(posted[i] for i in b), sorted(posted[i] for i in b)[1:], strict=False
+        )
+    ]
+    sizes = [len(b) for b in batches.values()]
+
+    print(
+        f"wall time {ended - started:.0f} s (bot start to first poll "
+        f"{first_poll - started:.2f} s); polls after the first: {polls}; "
+        f"Kontur API requests: {len(requests)}"
+    )
+    print(f"events delivered: {len(done)} / {count}; duplicate posts: {duplicates(fake, ids)}")
+    print(f"end-to-end delay (added -> posted):     {summary(delays)}")
+    print(f"processing latency (served -> posted):  {summary(processing)}")
+    print(
+        f"  per poll with new events: {len(batches)} polls, events per poll median "
+        f"{statistics.median(sizes) if sizes else 0:g} max {max(sizes, default=0)}; first post "
+        f"of a poll {summary(first_posts)}; next posts every "
+        f"{statistics.median(gaps) * 1000 if gaps else 0:.1f} ms (median)"
+    )
+    if processing:
+        expected = poll / 2 + statistics.median(processing)
+        print(
+            f"expected median for uniform arrival: poll/2 + processing = {poll / 2:g} + "
+            f"{statistics.median(processing):.3f} = {expected:.3f} s "
+            f"(measured {statistics.median(delays):.3f} s)"
+        )
+
+
+def duplicates(fake: FakeDiscord, ids: list[str]) -> int:
+    urls = [
+        e.get("url", "")
+        for m in fake.messages.values()
+        for e in m.payload.get("embeds") or []
+        if e.get("url", "").startswith(MAP_LINK_PREFIX)
+    ]
+    return len(urls) - len(set(urls))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--poll", type=int, default=10, help="alerts.poll_seconds (>= 10)")
+    parser.add_argument("--events", type=int, default=40)
+    parser.add_argument("--seconds", type=float, help="spread events over N s (max(3*poll,120))")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    if args.poll < 10:
+        parser.error("--poll: alerts.poll_seconds has a minimum of 10")
+    spread = args.seconds if args.seconds is not None else max(3 * args.poll, 120)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("discord.utils").setLevel(logging.ERROR)  # "voice will NOT be supported"
+    guard_network()
+    asyncio.run(bench(args.poll, args.events, spread, args.seed))
+
+
+if __name__ == "__main__":
+    main()
