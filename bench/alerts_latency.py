@@ -22,73 +22,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import ipaddress
 import logging
 import random
-import socket
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.timing import percentile
 from netbot.bot import create_bot
-from netbot.config import parse_config
 from netbot.db import Database
-from netbot.runtime import Runtime
-from netbot.secrets import Secret, Secrets
 from tests.alert_events import make_event
 from tests.fake_kontur import FakeKontur
 from tests.fakediscord import FakeDiscord, FakeMessage, run_bot
+from tests.network_guard import install as install_network_guard
+from tests.test_alerts_bot import make_runtime
 
 FEED = "kontur-public"
 MAP_LINK_PREFIX = "https://disaster.ninja/active/?event="
-
-
-# -- network guard (the same rule as tests/network_guard.py, without pytest) ---------------
-
-
-def _loopback(host: Any) -> bool:
-    if isinstance(host, bytes):
-        host = host.decode()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(str(host).split("%", 1)[0]).is_loopback
-    except ValueError:
-        return False
-
-
-def guard_network() -> None:
-    """Refuse every connection and name lookup that is not loopback, before it happens."""
-    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
-    real_getaddrinfo = socket.getaddrinfo
-
-    def check(sock: socket.socket, address: Any) -> None:
-        if sock.family in (socket.AF_INET, socket.AF_INET6):
-            host = address[0] if isinstance(address, tuple) else address
-            if not _loopback(host):
-                raise ConnectionRefusedError(f"bench: {address!r} is not loopback")
-
-    def connect(self: socket.socket, address: Any) -> None:
-        check(self, address)
-        return real_connect(self, address)
-
-    def connect_ex(self: socket.socket, address: Any) -> int:
-        check(self, address)
-        return real_connect_ex(self, address)
-
-    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host is not None and not _loopback(host):
-            raise OSError(f"bench: refusing to resolve {host!r}: only loopback")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    socket.socket.connect = connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
-    socket.getaddrinfo = getaddrinfo
 
 
 # -- observing the fake Discord's message store -------------------------------------------
@@ -111,38 +65,6 @@ class ArrivalLog(dict[str, FakeMessage]):
 
 
 # -- the world --------------------------------------------------------------------------------
-
-
-def make_runtime(
-    fake: FakeDiscord, kontur: FakeKontur, db: Database, channel: dict[str, Any], poll: int
-) -> Runtime:
-    """As tests/test_alerts_bot.py's make_runtime, with the poll interval given."""
-    admin = fake.add_role(fake.guild, "ops-admins")
-    fake.add_member(fake.guild, fake.user, roles=[admin])
-    config = parse_config(
-        {
-            "guilds": [int(fake.guild["id"])],
-            "roles": {"admin": [int(admin["id"])]},
-            "cogs": {"tickets": False},
-            "alerts": {
-                "channel_id": int(channel["id"]),
-                "api_url": kontur.api_url,
-                "token_url": kontur.token_url,
-                "poll_seconds": poll,
-            },
-        }
-    )
-    secrets = Secrets(
-        discord_api_base_url=fake.api_base_url,
-        kontur_username=kontur.username,
-        kontur_password=Secret(kontur.password),
-    )
-    return Runtime(config=config, secrets=secrets, database=db)
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def summary(samples: list[float]) -> str:
@@ -168,7 +90,7 @@ async def bench(poll: int, count: int, spread: float, seed: int) -> None:
         try:
             async with fake, FakeKontur() as kontur:
                 channel = fake.add_channel(fake.guild, "disasters")
-                runtime = make_runtime(fake, kontur, db, channel, poll)
+                runtime = make_runtime(fake, kontur, db, channel, poll_seconds=poll)
                 # an old event, so the first start takes its cursor from the feed (as the tests)
                 old = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30)
                 kontur.add_event(make_event("00000000-0000-4000-8000-00000000a000", updated_at=old))
@@ -287,7 +209,7 @@ def main() -> None:
     spread = args.seconds if args.seconds is not None else max(3 * args.poll, 120)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("discord.utils").setLevel(logging.ERROR)  # "voice will NOT be supported"
-    guard_network()
+    install_network_guard()
     asyncio.run(bench(args.poll, args.events, spread, args.seed))
 
 

@@ -21,13 +21,13 @@ import json
 import random
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.timing import percentile, timed
 from netbot.alerts import rules
 from netbot.alerts.events import DisasterEvent, parse_events
 from netbot.alerts.messages import alert_message
@@ -145,17 +145,6 @@ def pipeline(text: str, state: rules.AlertState, rules_: rules.Rules) -> int:
     events, _ = parse_events(json.loads(text)["data"])
     outcome = rules.poll(events, state, NOW, rules_, FEED)
     return len([alert_message(e) for e in outcome.notify])
-
-
-def timed(call: Callable[[], object]) -> float:
-    started = time.perf_counter_ns()
-    call()
-    return (time.perf_counter_ns() - started) / 1e6
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def report(name: str, samples: list[float], per: int, unit: str) -> None:

@@ -16,11 +16,11 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.timing import percentile, timed
 from netbot.redmine import RedmineGateway
 from netbot.tickets.catalog import Catalog, ticket_entry
 from netbot.tickets.records import Person
@@ -119,17 +119,6 @@ def people_queries(rng: random.Random, logins: list[str], n: int) -> list[str]:
         else:
             out.append(rng.choice(["xyzzy", "no-such-person", "qq", "zebra-team"]))
     return out
-
-
-def timed(call: Callable[[], object]) -> float:
-    started = time.perf_counter_ns()
-    call()
-    return (time.perf_counter_ns() - started) / 1e6
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def report(name: str, samples: list[float]) -> None:

@@ -62,10 +62,22 @@ def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> list[Any]:
     return _real_getaddrinfo(host, *args, **kwargs)
 
 
+GUARDS = (
+    (socket.socket, "connect", _guarded_connect),
+    (socket.socket, "connect_ex", _guarded_connect_ex),
+    (socket, "getaddrinfo", _guarded_getaddrinfo),
+)
+
+
+def install() -> None:
+    """Guard the whole process for good (benchmarks, which run without pytest)."""
+    for owner, name, guarded in GUARDS:
+        setattr(owner, name, guarded)
+
+
 @pytest.fixture(autouse=True)
 def network_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Active for every test. asyncio's connections go through the same socket methods."""
-    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
-    monkeypatch.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)
+    for owner, name, guarded in GUARDS:
+        monkeypatch.setattr(owner, name, guarded)
     yield

@@ -21,7 +21,7 @@ from netbot.config import parse_config
 from netbot.db import Database
 from netbot.errors import UserError
 from netbot.runtime import Runtime
-from netbot.secrets import Secrets
+from netbot.secrets import Secret, Secrets
 from tests.fakediscord import FakeDiscord, run_bot
 
 ERROR_ID = re.compile(r"error id ([0-9a-f]{8})")
@@ -173,14 +173,20 @@ async def test_drain_finishes_running_commands_and_refuses_new_ones(
 async def test_cogs_without_their_backend_are_skipped_with_one_log_line(
     runtime: Runtime, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from netbot.bot import CogSpec
-
+    runtime.config = parse_config({"guilds": [1]})  # alerts on, but no alerts.channel_id
+    runtime.secrets = Secrets(kontur_username="someone", kontur_password=Secret("pw-123456"))
     bot = NetBot(runtime)
-    specs = (CogSpec("core"), CogSpec("tickets", ("REDMINE_URL", "REDMINE_TOKEN")))
-    runtime.config = parse_config({"guilds": [1]})
     with caplog.at_level(logging.INFO, logger="netbot.bot"):
-        loaded = bot.load_configured_cogs(specs)
+        loaded = bot.load_configured_cogs()
     assert loaded == ["core"]
     assert [r.getMessage() for r in caplog.records] == [
-        "cog tickets not loaded: REDMINE_URL, REDMINE_TOKEN not set"
+        "cog tickets not loaded: REDMINE_URL, REDMINE_TOKEN not set",
+        "cog alerts not loaded: alerts.channel_id is not set in the configuration",
     ]
+
+
+async def test_switched_off_cogs_say_so(runtime: Runtime, caplog: pytest.LogCaptureFixture) -> None:
+    runtime.config = parse_config({"guilds": [1], "cogs": {"tickets": False, "alerts": False}})
+    with caplog.at_level(logging.INFO, logger="netbot.bot"):
+        assert NetBot(runtime).load_configured_cogs() == ["core"]
+    assert "cog alerts not loaded: switched off in the configuration" in caplog.text

@@ -323,6 +323,19 @@ async def test_malformed_json_is_bad_response(fake: FakeKontur, make_client) -> 
     assert len(fake.api_requests()) == 1  # a bad body is not retried
 
 
+def answering(client: KonturClient, monkeypatch: pytest.MonkeyPatch, body: Any) -> None:
+    """Make every search answer 200 with `body`, for shapes the fake would never send."""
+
+    async def answer(*args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        return 200, json.dumps(body).encode()
+
+    async def token() -> str:
+        return "t"
+
+    monkeypatch.setattr(client, "_send", answer)
+    monkeypatch.setattr(client, "_access_token", token)
+
+
 @pytest.mark.parametrize(
     ("body", "why"),
     [
@@ -335,15 +348,7 @@ async def test_malformed_json_is_bad_response(fake: FakeKontur, make_client) -> 
 )
 async def test_bad_shapes_are_bad_response(make_client, monkeypatch, body, why) -> None:
     client = make_client()
-
-    async def answer(*args: Any, **kwargs: Any) -> tuple[int, bytes]:
-        return 200, json.dumps(body).encode()
-
-    async def token() -> str:
-        return "t"
-
-    monkeypatch.setattr(client, "_send", answer)
-    monkeypatch.setattr(client, "_access_token", token)
+    answering(client, monkeypatch, body)
     with pytest.raises(KonturBadResponse, match=why):
         await client.fetch_since(FEED, None)
 
@@ -364,15 +369,7 @@ async def test_a_broken_event_is_dropped_not_the_page(
     client = make_client()
     good = {"eventId": "e2", "updatedAt": "2025-03-14T09:00:00Z"}
     body = {"pageMetadata": {"nextAfterValue": "2025-03-14T09:30:00Z"}, "data": [broken, good]}
-
-    async def answer(*args: Any, **kwargs: Any) -> tuple[int, bytes]:
-        return 200, json.dumps(body).encode()
-
-    async def token() -> str:
-        return "t"
-
-    monkeypatch.setattr(client, "_send", answer)
-    monkeypatch.setattr(client, "_access_token", token)
+    answering(client, monkeypatch, body)
     with caplog.at_level(logging.WARNING):
         page = await client.fetch_since(FEED, None)
     assert page.events == [good]

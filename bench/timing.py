@@ -1,0 +1,19 @@
+"""Small timing helpers shared by the bench scripts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+
+def timed(call: Callable[[], object]) -> float:
+    """Milliseconds one call takes."""
+    started = time.perf_counter_ns()
+    call()
+    return (time.perf_counter_ns() - started) / 1e6
+
+
+def percentile(samples: list[float], p: float) -> float:
+    """The nearest-rank p-th percentile of `samples`."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
