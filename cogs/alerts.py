@@ -17,7 +17,7 @@ from netbot.alerts.rules import Rules
 from netbot.alerts.usgs import UsgsClient
 from netbot.bot import NetBot
 from netbot.errors import Refused, UserError
-from netbot.tickets.catalog import clip
+from netbot.text import clip, quiet
 
 SAMPLE = AlertMessage(
     event_id="sample",
@@ -30,9 +30,9 @@ SAMPLE = AlertMessage(
 
 def alert_embed(message: AlertMessage) -> discord.Embed:
     """The name links to the Disaster Ninja map; description and rows fill the body."""
-    body = "\n".join(part for part in [message.description, *message.rows] if part)
+    body = "\n".join(quiet(part) for part in [message.description, *message.rows] if part)
     return discord.Embed(
-        title=clip(message.title, 256),
+        title=clip(quiet(message.title), 256),
         url=message.link,
         description=clip(body, 4096) or None,
         colour=discord.Colour.orange(),
@@ -56,7 +56,7 @@ class ChannelPublisher:
         )
 
     async def digest(self, header: str, messages: list[AlertMessage]) -> None:
-        lines = [f"{n}. [{clip(m.title, 200)}]({m.link})" for n, m in enumerate(messages, 1)]
+        lines = [f"{n}. [{clip(quiet(m.title), 200)}]({m.link})" for n, m in enumerate(messages, 1)]
         embed = discord.Embed(title=clip(header, 256), description=clip("\n".join(lines), 4096))
         channel = await self._channel()
         await channel.send(embed=embed, allowed_mentions=discord.AllowedMentions.none())

@@ -19,6 +19,7 @@ from netbot import links
 from netbot.bot import NetBot
 from netbot.errors import BackendUnavailable, Refused, UserError
 from netbot.redmine import RedmineGateway
+from netbot.text import quiet
 from netbot.tickets.catalog import Catalog
 from netbot.tickets.service import EDITABLE_FIELDS, TicketService
 
@@ -301,7 +302,7 @@ class Tickets(commands.Cog):
             tracker=tracker, priority=priority, team=team.name if team else None,
         )  # fmt: skip
         await interaction.followup.send(f"Created [#{ticket.id}]({ticket.url}).", ephemeral=True)
-        announcement = f"New ticket [#{ticket.id}]({ticket.url}) {render.quiet(ticket.subject)}"
+        announcement = f"New ticket [#{ticket.id}]({ticket.url}) {quiet(ticket.subject)}"
         mentions = discord.AllowedMentions.none()
         if team and team.role_id:
             # The one deliberate ping: the team that owns this channel hears of its new ticket.
@@ -414,7 +415,7 @@ class Tickets(commands.Cog):
             raise Refused("Only admins can link someone else.")
         await asyncio.to_thread(links.request_link, database, target.id, person.login)
         await ctx.channel.send(
-            f"{render.quiet(ctx.author.display_name)} asks to act as Redmine user `{person.login}`. "
+            f"{quiet(ctx.author.display_name)} asks to act as Redmine user `{person.login}`. "
             "An admin can approve or deny.",
             view=render.link_buttons(ctx.author.id),
         )

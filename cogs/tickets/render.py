@@ -6,8 +6,8 @@ keep working after a restart and no state is kept per message.
 
 import discord
 
-from netbot.tickets.catalog import clip
-from netbot.tickets.format import detail_facts, list_lines, quiet
+from netbot.text import clip, quiet
+from netbot.tickets.format import detail_facts, list_lines
 from netbot.tickets.records import Change, TicketDetail, TicketPage
 
 PAGE_PREFIX = "tickets:page"

@@ -15,17 +15,13 @@ from typing import Any
 
 from netbot.errors import NotFound
 from netbot.redmine import RedmineGateway
+from netbot.text import clip
 from netbot.tickets.records import Named, Person
 
 log = logging.getLogger(__name__)
 
 CHOICES_LIMIT = 25  # Discord's maximum number of autocomplete choices
 CHOICE_NAME_LIMIT = 100  # Discord's maximum length of a choice's name
-
-
-def clip(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters, with an ellipsis when something was cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)

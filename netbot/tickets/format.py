@@ -3,25 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import humanize
 
-from netbot.tickets.catalog import clip
+from netbot.text import clip, quiet
 from netbot.tickets.records import Change, TicketDetail, TicketPage
-
-_MENTION = re.compile(r"@(everyone|here)|<(@[!&]?|#)(\d+)>")
-
-
-def quiet(text: str) -> str:
-    """Text from Redmine with every mention defused (a zero-width space breaks it).
-
-    Discord's allowed_mentions already stops pings; this also stops the text *looking* like
-    a ping, so a note quoted in Discord shows "@everyone" literally rather than a highlight.
-    """
-    return _MENTION.sub(
-        lambda m: m.group(0).replace("@", "@\u200b").replace("<#", "<#\u200b"), text
-    )
 
 
 def age(moment: dt.datetime, now: dt.datetime | None = None) -> str:
