@@ -175,7 +175,7 @@ async def test_new_event_is_posted_as_an_embed_without_pings(world: Harness) -> 
     assert post.allowed_mentions == {"parse": []}
     assert post.content in ("", None)  # the name lives in the embed title: no text mention
     assert len(embed["title"]) == 256 and embed["title"].startswith(
-        "[Update] @everyone Orange flood"
+        "[Update] @\u200beveryone Orange flood"
     )
     assert (
         embed["url"] == "https://disaster.ninja/active/?event=00000000-0000-4000-8000-0000000000aa"
