@@ -361,3 +361,21 @@ def usgs_feature(
         },
         "geometry": {"type": "Point", "coordinates": [lon, lat, 10.0]},
     }  # fmt: skip
+
+
+async def test_an_internal_error_is_reported_once_and_the_loop_goes_on(
+    world: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.kontur.add_event(severe("00000000-0000-4000-8000-000000000001", 30))
+    async with running(world):
+        with world.runtime.database.engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE state")  # every save now fails
+        world.kontur.add_event(severe("00000000-0000-4000-8000-0000000000c1", -1))
+        with caplog.at_level(logging.ERROR, logger="netbot.alerts.engine"):
+            await world.next_poll()
+            await world.next_poll()
+        kontur = world.runtime.health.snapshot(True)["backends"]["kontur"]
+    assert kontur["failing"] is True
+    assert kontur["last_error"].startswith("internal error ")
+    [line] = [r for r in caplog.records if "kontur is failing: internal error" in r.getMessage()]
+    assert line.exc_info is not None  # the traceback is in the log, under the error id

@@ -103,10 +103,17 @@ class Tickets(commands.Cog):
                 await asyncio.to_thread(self.catalog.refresh)
                 health.success("redmine")
                 self.ready.set()
-            except UserError as exc:
-                health.failure("redmine", exc.message)
+            except Exception as exc:  # the refresh must outlive any failure, bugs included
+                message = (
+                    exc.message if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+                )
+                health.failure("redmine", message)
                 if health.failure_streak_started("redmine"):
-                    log.error("redmine: catalog refresh failing: %s", exc.message)
+                    log.error(
+                        "redmine: catalog refresh failing: %s",
+                        message,
+                        exc_info=not isinstance(exc, UserError),
+                    )
             await asyncio.sleep(self.bot.runtime.config.tickets.cache_refresh_seconds)
 
     # ------------------------------------------------------------------ helpers

@@ -13,6 +13,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -32,6 +33,7 @@ from netbot.alerts.usgs import (
 )
 from netbot.config import UsgsConfig
 from netbot.db import Database
+from netbot.errors import new_error_id
 from netbot.health import Health
 
 log = logging.getLogger(__name__)
@@ -186,22 +188,26 @@ class AlertEngine:
         async with self.polled:
             self.polled.notify_all()
 
-    async def _guarded(self, source: str, work: asyncio.Future[None] | object) -> None:
+    async def _guarded(self, source: str, work: Awaitable[None]) -> None:
+        """Run one step; a failure marks its backend failing (logged once per failure
+        streak) and the loop goes on."""
         try:
-            await work  # type: ignore[misc]
-        except (KonturError, UsgsError) as exc:
-            self.health.failure(source, exc.message if isinstance(exc, KonturError) else str(exc))
-            if self.health.failure_streak_started(source):
-                log.error(
-                    "alerts: %s is failing: %s", source, self.health.backends[source].last_error
-                )
-            return
+            await work
         except PublishError as exc:
-            self.health.failure("discord", str(exc))
-            if self.health.failure_streak_started("discord"):
-                log.error("alerts: cannot publish: %s", exc)
-            return
-        self.health.success(source)
+            self._failed("discord", str(exc))
+        except KonturError as exc:
+            self._failed(source, exc.message)
+        except UsgsError as exc:
+            self._failed(source, str(exc))
+        except Exception as exc:  # a bug must not stop the alerts: report it with its traceback
+            self._failed(source, f"internal error {new_error_id()}", exc)
+        else:
+            self.health.success(source)
+
+    def _failed(self, name: str, error: str, exc: BaseException | None = None) -> None:
+        self.health.failure(name, error)
+        if self.health.failure_streak_started(name):
+            log.error("alerts: %s is failing: %s", name, error, exc_info=exc)
 
     # ------------------------------------------------------------------ Kontur
     async def poll_feed(self, feed: str, now: dt.datetime) -> None:
