@@ -81,6 +81,7 @@ class RedmineProxy:
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream.rstrip("/")
         self._lock = threading.Lock()
+        self._logged = threading.Condition(self._lock)  # notified on every log entry
         self._rules: list[_Rule] = []
         self._log: list[LoggedRequest] = []
         self._down = False
@@ -139,6 +140,17 @@ class RedmineProxy:
     def forwarded_writes(self) -> list[LoggedRequest]:
         """The POST/PUT/PATCH/DELETE requests that actually reached Redmine."""
         return [r for r in self.requests if r.method in WRITES and r.outcome == "forwarded"]
+
+    def wait_for_outcome(self, outcome: Outcome, within: float = 5.0) -> LoggedRequest:
+        """Block until a request is logged with `outcome` (for sync tests; in_thread mode)."""
+
+        def found() -> LoggedRequest | None:
+            return next((r for r in self._log if r.outcome == outcome), None)
+
+        with self._logged:
+            if not self._logged.wait_for(lambda: found() is not None, within):
+                raise AssertionError(f"no request ended {outcome!r} within {within} s")
+            return found()  # type: ignore[return-value]
 
     def down(self) -> None:
         """Stop listening (new connections: ECONNREFUSED, as for a stopped Redmine) and reset
@@ -231,10 +243,11 @@ class RedmineProxy:
         def log(status: int | None, outcome: Outcome) -> None:
             headers = {h: request.headers[h] for h in LOGGED_HEADERS if h in request.headers}
             has_key = "X-Redmine-API-Key" in request.headers
-            with self._lock:
+            with self._logged:
                 self._log.append(
                     LoggedRequest(method, path_qs, headers, body, status, outcome, has_key)
                 )
+                self._logged.notify_all()
 
         if self._down:  # a kept-alive connection opened before down()
             return self._abort(request, log, "down")
