@@ -4,6 +4,7 @@ import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,7 @@ async def answer(
 
 async def test_show_autocompletes_and_renders_the_ticket(world: World) -> None:
     choices = await world.fake.autocomplete("ticket show", {"ticket": "disk"}, focused="ticket")
-    assert choices[0] == {"name": "#1 Disk full on db-1", "value": 1}
+    assert choices[0] == {"name": "#1 Disk full on db-1", "value": "1"}
 
     reply = await answer(world, "ticket show", {"ticket": 1})
     embed = reply.embeds[0]
@@ -130,8 +131,8 @@ async def test_autocomplete_limits_and_thread_ticket_first(world: World) -> None
     inside = await world.fake.autocomplete(
         "ticket show", {"ticket": "bulk"}, focused="ticket", channel=thread
     )
-    assert inside[0]["value"] == 1
-    assert all(c["value"] != long_id for c in inside)
+    assert inside[0]["value"] == "1"
+    assert all(c["value"] != str(long_id) for c in inside)
 
     people = await world.fake.autocomplete("ticket assign", {"user": "ops"}, focused="user")
     assert people == [{"name": "ops-team (team)", "value": "ops-team"}]
@@ -291,25 +292,35 @@ async def test_thread_is_created_named_and_recorded(world: World) -> None:
     assert again.content.startswith(f"Ticket {ticket} already has a thread")
 
 
+@asynccontextmanager
+async def proxied_bot(
+    fake: FakeDiscord, redmine: RedmineServer, tmp_path: Path, **tickets: Any
+) -> AsyncIterator[tuple[RedmineProxy, Runtime]]:
+    """The bot talking to the real Redmine through a fault proxy; alice is linked."""
+    db = Database.open(f"sqlite:///{tmp_path / 'netbot.sqlite3'}")
+    links.set_link(db, int(fake.user["id"]), "alice", 1)
+    async with RedmineProxy(redmine.url) as proxy:
+        runtime = make_runtime(fake, proxy.url, redmine.admin_key, db, tickets=tickets)
+        bot = create_bot(runtime)
+        async with run_bot(bot, fake, fail_on_command_error=False):
+            await asyncio.wait_for(bot.get_cog("Tickets").ready.wait(), 30)
+            yield proxy, runtime
+    db.close()
+    assert "netbot_errors_total{" not in runtime.metrics.render().decode(), "a command crashed"
+
+
 async def test_commands_are_acknowledged_in_time_when_redmine_is_slow(
     fake_discord: FakeDiscord, redmine: RedmineServer, tmp_path: Path
 ) -> None:
-    db = Database.open(f"sqlite:///{tmp_path / 'netbot.sqlite3'}")
-    links.set_link(db, int(fake_discord.user["id"]), "alice", 1)
-    async with RedmineProxy(redmine.url) as proxy:
-        runtime = make_runtime(fake_discord, proxy.url, redmine.admin_key, db)
-        bot = create_bot(runtime)
-        async with run_bot(bot, fake_discord):
-            await asyncio.wait_for(bot.get_cog("Tickets").ready.wait(), 30)
-            proxy.delay(5)
-            loop = asyncio.get_running_loop()
-            started = loop.time()
-            record = await fake_discord.slash("ticket show", {"ticket": 1})
-            first = await record.response(within=3)
-            acknowledged = loop.time() - started
-            reply = await record.message(within=20)
-            answered = loop.time() - started
-    db.close()
+    async with proxied_bot(fake_discord, redmine, tmp_path) as (proxy, _):
+        proxy.delay(5)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        record = await fake_discord.slash("ticket show", {"ticket": 1})
+        first = await record.response(within=3)
+        acknowledged = loop.time() - started
+        reply = await record.message(within=20)
+        answered = loop.time() - started
     assert first["type"] == 5  # deferred: "netbot is thinking..."
     assert acknowledged < 3.0
     assert answered >= 5.0
@@ -341,32 +352,47 @@ async def test_locked_and_outsider_logins_are_refused(world: World) -> None:
 async def test_redmine_failures_get_clear_answers_and_show_in_health(
     fake_discord: FakeDiscord, redmine: RedmineServer, tmp_path: Path
 ) -> None:
-    db = Database.open(f"sqlite:///{tmp_path / 'netbot.sqlite3'}")
-    links.set_link(db, int(fake_discord.user["id"]), "alice", 1)
-    async with RedmineProxy(redmine.url) as proxy:
-        runtime = make_runtime(
-            fake_discord, proxy.url, redmine.admin_key, db, tickets={"request_timeout_seconds": 1}
+    async with proxied_bot(fake_discord, redmine, tmp_path, request_timeout_seconds=1) as (
+        proxy,
+        runtime,
+    ):
+        proxy.fail(500)
+        broken = await (await fake_discord.slash("ticket show", {"ticket": 1})).message(within=10)
+        proxy.clear()
+        proxy.delay(3)
+        slow = await (await fake_discord.slash("ticket show", {"ticket": 1})).message(within=10)
+        proxy.clear()
+        proxy.down()
+        down = await (await fake_discord.slash("ticket note", {"ticket": 1, "text": "x"})).message(
+            within=10
         )
-        bot = create_bot(runtime)
-        async with run_bot(bot, fake_discord, fail_on_command_error=False):
-            await asyncio.wait_for(bot.get_cog("Tickets").ready.wait(), 30)
-            proxy.fail(500)
-            broken = await (await fake_discord.slash("ticket show", {"ticket": 1})).message(
-                within=10
-            )
-            proxy.clear()
-            proxy.delay(3)
-            slow = await (await fake_discord.slash("ticket show", {"ticket": 1})).message(within=10)
-            proxy.clear()
-            proxy.down()
-            down = await (
-                await fake_discord.slash("ticket note", {"ticket": 1, "text": "x"})
-            ).message(within=10)
-            proxy.up()
-    db.close()
+        proxy.up()
     assert broken.ephemeral and broken.content.startswith("Redmine failed while handling ticket 1")
     assert slow.content.startswith("Redmine did not answer within 1 s for ticket 1")
     assert down.content.startswith("Redmine is unreachable for ticket 1")
     backend = runtime.health.snapshot(True)["backends"]["redmine"]
     assert backend["failing"] is True
     assert "unreachable" in backend["last_error"]
+
+
+async def test_thread_refused_by_redmine_leaves_no_thread_behind(
+    fake_discord: FakeDiscord, redmine: RedmineServer, tmp_path: Path
+) -> None:
+    async with proxied_bot(fake_discord, redmine, tmp_path) as (proxy, runtime):
+        proxy.fail(403, method="PUT")
+        refused = await (await fake_discord.slash("ticket thread", {"ticket": 2})).message(
+            within=10
+        )
+        threads = [c for c in fake_discord.channels.values() if "thread_metadata" in c]
+        assert links.thread_for_ticket(runtime.database, 2) is None
+    assert refused.ephemeral and refused.content.startswith("Redmine does not allow alice")
+    assert threads == []
+    assert fake_discord.requests_to("DELETE", "/channels/")
+
+
+async def test_ticket_option_takes_numbers_and_choice_names_only(world: World) -> None:
+    by_name = await answer(world, "ticket show", {"ticket": "#1 Disk full on db-1"})
+    assert by_name.embeds[0]["title"] == "#1 Disk full on db-1"
+    words = await answer(world, "ticket show", {"ticket": "disk full"})
+    assert words.ephemeral
+    assert words.content.startswith("'disk full' is not a ticket number")

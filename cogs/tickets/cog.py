@@ -21,7 +21,7 @@ from netbot.errors import BackendUnavailable, Refused, UserError
 from netbot.redmine import RedmineGateway
 from netbot.text import quiet
 from netbot.tickets.catalog import Catalog
-from netbot.tickets.service import EDITABLE_FIELDS, TicketService
+from netbot.tickets.service import EDITABLE_FIELDS, TicketService, parse_ticket_id
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -169,18 +169,20 @@ class Tickets(commands.Cog):
         )
 
     async def change(
-        self, ctx: discord.ApplicationContext, call: Callable[..., Any], *args: Any
+        self, ctx: discord.ApplicationContext, call: Callable[..., Any], ticket: str, *args: Any
     ) -> None:
+        """A write to one ticket, as the person, answered with what changed."""
         await ctx.defer(ephemeral=True)
+        ticket_id = parse_ticket_id(ticket)
         actor = await self.actor(ctx.author.id)
-        result = await self.run(call, actor, *args)
+        result = await self.run(call, actor, ticket_id, *args)
         await ctx.respond(render.change_message(result), ephemeral=True)
 
     # ------------------------------------------------------------------ autocomplete
     async def complete_ticket(self, ctx: discord.AutocompleteContext) -> list[discord.OptionChoice]:
         first = self.threads.get(ctx.interaction.channel_id or 0)
         return [
-            discord.OptionChoice(name, value)
+            discord.OptionChoice(name, str(value))
             for name, value in self.catalog.match_tickets(ctx.value or "", first)
         ]
 
@@ -255,10 +257,17 @@ class Tickets(commands.Cog):
         await self.send_page(ctx, "search", term.replace(":", " "), "all", page)
 
     @ticket.command(description="Show a ticket")
-    @discord.option("ticket", int, description="Ticket number", autocomplete=complete_ticket)
-    async def show(self, ctx: discord.ApplicationContext, ticket: int) -> None:
+    @discord.option(
+        "ticket",
+        str,
+        description="Ticket number, or words of its subject",
+        autocomplete=complete_ticket,
+    )
+    async def show(self, ctx: discord.ApplicationContext, ticket: str) -> None:
         await ctx.defer(ephemeral=True)
-        detail = await self.run(self.service.show, await self.actor(ctx.author.id), ticket)
+        detail = await self.run(
+            self.service.show, await self.actor(ctx.author.id), parse_ticket_id(ticket)
+        )
         await ctx.respond(embed=render.detail_embed(detail))
 
     # ------------------------------------------------------------------ writes
@@ -321,81 +330,125 @@ class Tickets(commands.Cog):
             await channel.send(announcement, allowed_mentions=mentions)
 
     @ticket.command(description="Assign a ticket to a user or team")
-    @discord.option("ticket", int, description="Ticket number", autocomplete=complete_ticket)
+    @discord.option(
+        "ticket",
+        str,
+        description="Ticket number, or words of its subject",
+        autocomplete=complete_ticket,
+    )
     @discord.option("user", str, description="Redmine login or team", autocomplete=complete_person)
-    async def assign(self, ctx: discord.ApplicationContext, ticket: int, user: str) -> None:
+    async def assign(self, ctx: discord.ApplicationContext, ticket: str, user: str) -> None:
         await self.change(ctx, self.service.assign, ticket, user)
 
     @ticket.command(description="Unassign a ticket and set it back to New")
-    @discord.option("ticket", int, description="Ticket number", autocomplete=complete_ticket)
-    async def unassign(self, ctx: discord.ApplicationContext, ticket: int) -> None:
+    @discord.option(
+        "ticket",
+        str,
+        description="Ticket number, or words of its subject",
+        autocomplete=complete_ticket,
+    )
+    async def unassign(self, ctx: discord.ApplicationContext, ticket: str) -> None:
         await self.change(ctx, self.service.unassign, ticket)
 
     @ticket.command(description="Take a ticket: assigned to you, In Progress")
-    @discord.option("ticket", int, description="Ticket number", autocomplete=complete_ticket)
-    async def progress(self, ctx: discord.ApplicationContext, ticket: int) -> None:
+    @discord.option(
+        "ticket",
+        str,
+        description="Ticket number, or words of its subject",
+        autocomplete=complete_ticket,
+    )
+    async def progress(self, ctx: discord.ApplicationContext, ticket: str) -> None:
         await self.change(ctx, self.service.progress, ticket)
 
     @ticket.command(description="Mark a ticket Resolved")
-    @discord.option("ticket", int, description="Ticket number", autocomplete=complete_ticket)
-    async def resolve(self, ctx: discord.ApplicationContext, ticket: int) -> None:
+    @discord.option(
+        "ticket",
+        str,
+        description="Ticket number, or words of its subject",
+        autocomplete=complete_ticket,
+    )
+    async def resolve(self, ctx: discord.ApplicationContext, ticket: str) -> None:
         await self.change(ctx, self.service.resolve, ticket)
 
     @ticket.command(description="Watch a ticket (add yourself as a watcher)")
-    @discord.option("ticket", int, description="Ticket number", autocomplete=complete_ticket)
-    async def collaborate(self, ctx: discord.ApplicationContext, ticket: int) -> None:
+    @discord.option(
+        "ticket",
+        str,
+        description="Ticket number, or words of its subject",
+        autocomplete=complete_ticket,
+    )
+    async def collaborate(self, ctx: discord.ApplicationContext, ticket: str) -> None:
         await self.change(ctx, self.service.collaborate, ticket)
 
     @ticket.command(description="Add a note to a ticket")
-    @discord.option("ticket", int, description="Ticket number", autocomplete=complete_ticket)
+    @discord.option(
+        "ticket",
+        str,
+        description="Ticket number, or words of its subject",
+        autocomplete=complete_ticket,
+    )
     @discord.option("text", str, description="The note", max_length=4000)
-    async def note(self, ctx: discord.ApplicationContext, ticket: int, text: str) -> None:
+    async def note(self, ctx: discord.ApplicationContext, ticket: str, text: str) -> None:
         await self.change(ctx, self.service.note, ticket, text)
 
     @ticket.command(
         name="set", description="Change a ticket's status, priority, tracker, subject or due date"
     )
-    @discord.option("ticket", int, description="Ticket number", autocomplete=complete_ticket)
+    @discord.option(
+        "ticket",
+        str,
+        description="Ticket number, or words of its subject",
+        autocomplete=complete_ticket,
+    )
     @discord.option("field", str, description="What to change", choices=list(EDITABLE_FIELDS))
     @discord.option(
         "value", str, description="New value (a date as YYYY-MM-DD)", autocomplete=complete_value
     )
     async def set_(
-        self, ctx: discord.ApplicationContext, ticket: int, field: str, value: str
+        self, ctx: discord.ApplicationContext, ticket: str, field: str, value: str
     ) -> None:
         await self.change(ctx, self.service.set_field, ticket, field, value)
 
     @ticket.command(description="Open a Discord thread for a ticket")
-    @discord.option("ticket", int, description="Ticket number", autocomplete=complete_ticket)
-    async def thread(self, ctx: discord.ApplicationContext, ticket: int) -> None:
+    @discord.option(
+        "ticket",
+        str,
+        description="Ticket number, or words of its subject",
+        autocomplete=complete_ticket,
+    )
+    async def thread(self, ctx: discord.ApplicationContext, ticket: str) -> None:
         await ctx.defer(ephemeral=True)
+        ticket_id = parse_ticket_id(ticket)
         actor = await self.actor(ctx.author.id)
-        detail = await self.run(self.service.show, actor, ticket)
+        detail = await self.run(self.service.show, actor, ticket_id)
         channel = ctx.channel
         if not isinstance(channel, discord.TextChannel):
             raise UserError("Threads can only be opened from a text channel, not inside a thread.")
-        existing = await asyncio.to_thread(
-            links.thread_for_ticket, self.bot.runtime.database, ticket
-        )
+        database = self.bot.runtime.database
+        existing = await asyncio.to_thread(links.thread_for_ticket, database, ticket_id)
         if existing is not None and self.bot.get_channel(existing) is not None:
-            raise Refused(f"Ticket {ticket} already has a thread: <#{existing}>.")
+            raise Refused(f"Ticket {ticket_id} already has a thread: <#{existing}>.")
         created = await channel.create_thread(
             name=render.thread_name(detail.id, detail.subject),
             type=discord.ChannelType.public_thread,
         )
+        try:
+            await self.run(self.service.link_thread, actor, ticket_id, created.id)
+        except UserError:
+            await created.delete()  # Redmine refused the link: leave no orphan thread behind
+            raise
         await asyncio.to_thread(
             links.record_thread,
-            self.bot.runtime.database,
-            ticket,
+            database,
+            ticket_id,
             created.id,
             ctx.guild_id,
             channel.id,
             ctx.author.id,
         )
-        self.threads[created.id] = ticket
-        await self.run(self.service.link_thread, actor, ticket, created.id)
+        self.threads[created.id] = ticket_id
         await created.send(embed=render.detail_embed(detail))
-        await ctx.respond(f"Thread for #{ticket}: {created.mention}")
+        await ctx.respond(f"Thread for #{ticket_id}: {created.mention}")
 
     # ------------------------------------------------------------------ links
     @ticket.command(description="Link a Discord account to a Redmine login")

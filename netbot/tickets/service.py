@@ -12,6 +12,7 @@ These are blocking calls (python-redmine uses requests); the bot runs them in a 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,16 @@ THREAD_FIELD = "discord-thread"
 NOTES_SHOWN = 5
 STATUS_NEW, STATUS_IN_PROGRESS, STATUS_RESOLVED = "New", "In Progress", "Resolved"
 EDITABLE_FIELDS = ("status", "priority", "tracker", "subject", "due_date")
+
+
+def parse_ticket_id(text: str) -> int:
+    """A ticket number from what a person typed: "12", "#12", or a choice name "#12 Disk full"."""
+    match = re.match(r"\s*#?(\d+)\b", text)
+    if match is None:
+        raise UserError(
+            f"{text.strip()!r} is not a ticket number; type a number or pick one from the list."
+        )
+    return int(match.group(1))
 
 
 def _parse_time(value: Any) -> dt.datetime:

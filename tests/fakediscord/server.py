@@ -405,6 +405,7 @@ class FakeDiscordServer:
             ),
             ("GET", "/channels/{channel_id}", lambda c: (200, self._channel_of(c))),
             ("PATCH", "/channels/{channel_id}", self._edit_channel),
+            ("DELETE", "/channels/{channel_id}", self._delete_channel),
             ("GET", "/channels/{channel_id}/messages", self._list_messages),
             ("POST", "/channels/{channel_id}/messages", self._create_message),
             (
@@ -624,6 +625,17 @@ class FakeDiscordServer:
             elif key in ("name", "topic", "nsfw", "rate_limit_per_user", "parent_id", "position"):
                 channel[key] = str(value) if key == "parent_id" and value is not None else value
         self.dispatch("THREAD_UPDATE" if metadata is not None else "CHANNEL_UPDATE", channel)
+        return 200, channel
+
+    def _delete_channel(self, call: Call) -> Result:
+        """Delete a channel or thread and announce it, as Discord does; answers the channel."""
+        channel = self._channel_of(call)
+        del self.channels[channel["id"]]
+        if "thread_metadata" in channel:
+            gone = {k: channel[k] for k in ("id", "guild_id", "parent_id", "type")}
+            self.dispatch("THREAD_DELETE", gone)
+        else:
+            self.dispatch("CHANNEL_DELETE", channel)
         return 200, channel
 
     def _create_thread(self, call: Call) -> Result:
