@@ -80,6 +80,7 @@ class Alerts(commands.Cog):
             token_url=settings.token_url,
             username=runtime.secrets.kontur_username,
             password=runtime.secrets.kontur_password,
+            client_id=settings.client_id,
             page_limit=settings.page_limit,
         )
         usgs = None

@@ -89,6 +89,7 @@ class AlertsConfig(Section):
     channel_id: Snowflake | None = None
     api_url: str = "https://apps.kontur.io/events/v1/"
     token_url: str = "https://keycloak01.kontur.io/realms/kontur/protocol/openid-connect/token"
+    client_id: str = Field(default="kontur_platform", min_length=1)
     feeds: list[str] = Field(default_factory=lambda: ["kontur-public"], min_length=1)
     poll_seconds: int = Field(default=60, ge=10)
     page_limit: int = Field(default=100, ge=1, le=1000)
