@@ -113,10 +113,6 @@ class Alerts(commands.Cog):
         if self.engine.usgs is not None:
             await self.engine.usgs.client.close()
 
-    def _is_admin(self, member: discord.abc.User) -> bool:
-        admin_roles = set(self.bot.runtime.config.roles.admin)
-        return any(role.id in admin_roles for role in getattr(member, "roles", []))
-
     @alerts.command(
         description="Alert engine status: last poll, cursors, today's counts, next digest"
     )
@@ -140,7 +136,7 @@ class Alerts(commands.Cog):
 
     @alerts.command(description="Post a sample alert to the alerts channel (admins)")
     async def test(self, ctx: discord.ApplicationContext) -> None:
-        if not self._is_admin(ctx.author):
+        if not self.bot.is_admin(ctx.author):
             raise Refused("Only admins can post a test alert.")
         await ctx.defer(ephemeral=True)
         await self.engine.publisher.alert(SAMPLE)

@@ -60,7 +60,7 @@ class Core(commands.Cog):
         found = {}
         for cmd in self.bot.walk_application_commands():
             if isinstance(cmd, discord.SlashCommand):
-                found[cmd.qualified_name] = (cmd.description, [o.name for o in cmd.options])
+                found[cmd.qualified_name] = (cmd.description, [str(o.name) for o in cmd.options])
         return found
 
 

@@ -108,6 +108,11 @@ class NetBot(discord.Bot):
     def is_allowed(self, guild_id: int | None) -> bool:
         return guild_id is not None and guild_id in self.runtime.config.guilds
 
+    def is_admin(self, member: object) -> bool:
+        """Whether a guild member holds one of the configured admin roles (`roles.admin`)."""
+        admin_roles = set(self.runtime.config.roles.admin)
+        return any(role.id in admin_roles for role in getattr(member, "roles", []))
+
     async def process_application_commands(
         self, interaction: discord.Interaction, auto_sync: bool | None = None
     ) -> None:

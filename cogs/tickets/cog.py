@@ -139,10 +139,6 @@ class Tickets(commands.Cog):
             raise UserError(NOT_LINKED)
         return login
 
-    def is_admin(self, member: discord.abc.User) -> bool:
-        admin_roles = set(self.bot.runtime.config.roles.admin)
-        return any(role.id in admin_roles for role in getattr(member, "roles", []))
-
     async def send_page(
         self, ctx: discord.ApplicationContext, kind: str, value: str, status: str, page: int
     ) -> None:
@@ -465,7 +461,7 @@ class Tickets(commands.Cog):
             raise UserError(f"{person.name} is a team; link to a person's login.")
         target = member or ctx.author
         database = self.bot.runtime.database
-        if self.is_admin(ctx.author):
+        if self.bot.is_admin(ctx.author):
             await asyncio.to_thread(
                 links.set_link, database, target.id, person.login, ctx.author.id
             )
@@ -488,7 +484,7 @@ class Tickets(commands.Cog):
     async def unlink(self, ctx: discord.ApplicationContext, member: discord.Member | None) -> None:
         await ctx.defer(ephemeral=True)
         target = member or ctx.author
-        if target.id != ctx.author.id and not self.is_admin(ctx.author):
+        if target.id != ctx.author.id and not self.bot.is_admin(ctx.author):
             raise Refused("Only admins can unlink someone else.")
         removed = await asyncio.to_thread(links.remove_link, self.bot.runtime.database, target.id)
         await ctx.respond(
@@ -524,7 +520,7 @@ class Tickets(commands.Cog):
 
     async def _decide_link(self, interaction: discord.Interaction, custom_id: str) -> None:
         _, _, action, user_id = custom_id.split(":")
-        if not self.is_admin(interaction.user):
+        if not self.bot.is_admin(interaction.user):
             raise Refused("Only admins can approve or deny link requests.")
         database = self.bot.runtime.database
         if action == "approve":

@@ -164,7 +164,8 @@ class AlertEngine:
             quakes = await asyncio.to_thread(
                 self.database.get_state, state.NAMESPACE, QUAKES_KEY, {}
             )
-            self.usgs.load_json(quakes)
+            if isinstance(quakes, dict):
+                self.usgs.load_json(quakes)
 
     async def run(self) -> None:
         """Poll forever; every failure is recorded and the loop goes on."""
