@@ -183,7 +183,7 @@ def execute(command: Command, opts: argparse.Namespace, service: Any) -> Any:
     actor, paging = opts.actor, {"page": opts.page, "page_size": opts.limit}
     action, ticket, args = command.action, command.ticket, command.args
     if action == "mine":
-        return service.list(actor, status=opts.status or "New", **paging)
+        return service.list_tickets(actor, status=opts.status or "New", **paging)
     if action == "who":
         from netbot.errors import NotFound
 
@@ -192,7 +192,9 @@ def execute(command: Command, opts: argparse.Namespace, service: Any) -> Any:
         except NotFound:  # not a login or team: a one-word search
             return service.search(actor, args[0], **paging)
         kind = "team" if who.is_group else "user"
-        return service.list(actor, **{kind: who.login}, status=opts.status or "open", **paging)
+        return service.list_tickets(
+            actor, **{kind: who.login}, status=opts.status or "open", **paging
+        )
     if action == "search":
         return service.search(actor, args[0], **paging)
     if action == "show":

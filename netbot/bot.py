@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import discord
 
@@ -129,8 +130,8 @@ class NetBot(discord.Bot):
         if refusal is None:
             await super().process_application_commands(interaction, auto_sync)
             return
-        name = (interaction.data or {}).get("name", "?")
-        self.runtime.metrics.command(str(name), "refused", 0.0)
+        data: dict[str, Any] = dict(interaction.data or {})
+        self.runtime.metrics.command(str(data.get("name", "?")), "refused", 0.0)
         if interaction.type is discord.InteractionType.auto_complete:
             await interaction.response.send_autocomplete_result(choices=[])
         else:

@@ -8,6 +8,7 @@ every problem at once, each as (key, what is wrong, what was expected).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -176,7 +177,7 @@ class ConfigError(Exception):
         super().__init__(f"{self.path}: {len(problems)} problem(s):\n{lines}")
 
 
-def _expected_for(error: dict[str, Any]) -> str:
+def _expected_for(error: Mapping[str, Any]) -> str:
     """A short phrase for what pydantic wanted, from its error type and context."""
     kind = error["type"]
     ctx = error.get("ctx", {})

@@ -24,7 +24,7 @@ DB_PING_TIMEOUT_SECONDS = 5.0
 
 HEALTH_KEY = web.AppKey("health", Health)
 METRICS_KEY = web.AppKey("metrics", Metrics)
-DB_PING_KEY = web.AppKey("db_ping", DbPing)
+DB_PING_KEY: web.AppKey[DbPing] = web.AppKey("db_ping")
 DB_PING_TIMEOUT_KEY = web.AppKey("db_ping_timeout", float)
 
 

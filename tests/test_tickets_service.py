@@ -117,7 +117,7 @@ def test_list_default_is_my_and_my_teams_open_tickets(
     mine_closed = new_ticket(admin, assigned_to_id=ids["alice"])
     set_status(admin, mine_closed, ids["status:Closed"])
 
-    page = service.list("alice", page_size=100)
+    page = service.list_tickets("alice", page_size=100)
 
     listed = {t.id for t in page.tickets}
     assert {mine, teams} <= listed
@@ -139,8 +139,8 @@ def test_list_a_users_and_a_teams_tickets(
     bobs = new_ticket(admin, assigned_to_id=ids["bob"])
     teams = new_ticket(admin, assigned_to_id=ids["ops-team"])
 
-    by_user = service.list("alice", user="@Bob", page_size=100)
-    by_team = service.list("alice", team="ops-team", page_size=100)
+    by_user = service.list_tickets("alice", user="@Bob", page_size=100)
+    by_team = service.list_tickets("alice", team="ops-team", page_size=100)
 
     assert bobs in {t.id for t in by_user.tickets}
     assert {t.assignee for t in by_user.tickets} == {"Bob Berg"}
@@ -159,14 +159,15 @@ def test_list_status_filters(service: TicketService, admin: Redmine, ids: dict[s
 
     def listed(status: str) -> set[int]:
         return {
-            t.id for t in service.list("alice", user="bob", status=status, page_size=100).tickets
+            t.id
+            for t in service.list_tickets("alice", user="bob", status=status, page_size=100).tickets
         }
 
     assert {open_one, feedback} <= listed("open") and closed_one not in listed("open")
     assert closed_one in listed("closed") and open_one not in listed("closed")
     assert {open_one, closed_one, feedback} <= listed("all")
     assert listed("feedback") >= {feedback} and not listed("Feedback") & {open_one, closed_one}
-    closed = service.list("alice", user="bob", status="closed", page_size=100).tickets
+    closed = service.list_tickets("alice", user="bob", status="closed", page_size=100).tickets
     assert all(t.is_closed for t in closed)
 
 
@@ -179,22 +180,22 @@ def test_list_paging(service: TicketService, admin: Redmine, ids: dict[str, int]
     )  # fmt: skip
     expected_ids = [i.id for i in expected]  # evaluates it, so total_count is known
 
-    page = service.list("alice", user="bob", page=2, page_size=1)
+    page = service.list_tickets("alice", user="bob", page=2, page_size=1)
 
     assert [t.id for t in page.tickets] == expected_ids
     assert page.total == expected.total_count >= 2
     assert (page.page, page.page_size, page.pages) == (2, 1, expected.total_count)
     with pytest.raises(UserError):
-        service.list("alice", page=0)
+        service.list_tickets("alice", page=0)
 
 
 def test_list_unknown_user_or_team(service: TicketService) -> None:
     with pytest.raises(NotFound, match="nobody-here"):
-        service.list("alice", user="nobody-here")
+        service.list_tickets("alice", user="nobody-here")
     with pytest.raises(NotFound, match="no-such-team"):
-        service.list("alice", team="no-such-team")
+        service.list_tickets("alice", team="no-such-team")
     with pytest.raises(NotFound, match="Known: New, In Progress"):
-        service.list("alice", status="sleeping")
+        service.list_tickets("alice", status="sleeping")
 
 
 # ---------------------------------------------------------------------------------- search
@@ -477,7 +478,7 @@ def test_locked_or_unknown_actor_is_refused_by_login(
         with pytest.raises(Refused, match=repr(login)):
             write()
     with pytest.raises(Refused, match=repr(login)):
-        service.list(login)
+        service.list_tickets(login)
     assert snapshot(admin, ticket) == before
 
 
@@ -754,6 +755,6 @@ def test_dropped_connection_and_down_redmine(
     with pytest.raises(BackendUnavailable, match="unreachable"):
         service.note("alice", ticket, "down")
     with pytest.raises(BackendUnavailable, match="unreachable"):
-        service.list("alice")
+        service.list_tickets("alice")
     assert proxy.forwarded_writes() == []
     assert snapshot(admin, ticket) == before

@@ -155,7 +155,7 @@ class Tickets(commands.Cog):
                 self.service.search, actor, value, page=page, page_size=self.page_size
             )
         return await self.run(
-            self.service.list,
+            self.service.list_tickets,
             actor,
             user=value if kind == "user" else None,
             team=value if kind == "team" else None,

@@ -37,6 +37,10 @@ def _time(value: Any) -> dt.datetime | None:
     return parse_time(value) if isinstance(value, str) and value else None
 
 
+def _mapping(value: Any) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) else None
+
+
 def parse_event(raw: dict[str, Any]) -> DisasterEvent:
     """A DisasterEvent from one element of the API's `data`; ValueError names what is wrong."""
     try:
@@ -58,10 +62,8 @@ def parse_event(raw: dict[str, Any]) -> DisasterEvent:
         updated_at=updated_at,
         started_at=_time(raw.get("startedAt")),
         ended_at=_time(raw.get("endedAt")),
-        episode_details=latest.get("episodeDetails")
-        if isinstance(latest.get("episodeDetails"), dict)
-        else None,
-        event_details=raw.get("eventDetails") if isinstance(raw.get("eventDetails"), dict) else {},
+        episode_details=_mapping(latest.get("episodeDetails")),
+        event_details=_mapping(raw.get("eventDetails")) or {},
         raw=raw,
     )
 

@@ -57,7 +57,7 @@ class TicketService:
         self.project = project
 
     # ------------------------------------------------------------------ reads
-    def list(
+    def list_tickets(
         self,
         actor: str | None,
         *,
@@ -71,6 +71,7 @@ class TicketService:
 
         `status` is "open", "closed", "all" or a status name.
         """
+        assigned: int | str
         if team:
             assignee = self.catalog.team(team)
             assigned, title = assignee.id, f"{assignee.name}'s tickets"
