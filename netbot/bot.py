@@ -110,9 +110,13 @@ class NetBot(discord.Bot):
         return guild_id is not None and guild_id in self.runtime.config.guilds
 
     def is_admin(self, member: object) -> bool:
-        """Whether a guild member holds one of the configured admin roles (`roles.admin`)."""
+        """Whether a guild member may do admin things: holds a configured admin role
+        (`roles.admin`), or may manage the server anyway (its owner and managers)."""
         admin_roles = set(self.runtime.config.roles.admin)
-        return any(role.id in admin_roles for role in getattr(member, "roles", []))
+        if any(role.id in admin_roles for role in getattr(member, "roles", [])):
+            return True
+        permissions = getattr(member, "guild_permissions", None)
+        return bool(permissions and (permissions.administrator or permissions.manage_guild))
 
     async def process_application_commands(
         self, interaction: discord.Interaction, auto_sync: bool | None = None

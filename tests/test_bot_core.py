@@ -190,3 +190,24 @@ async def test_switched_off_cogs_say_so(runtime: Runtime, caplog: pytest.LogCapt
     with caplog.at_level(logging.INFO, logger="netbot.bot"):
         assert NetBot(runtime).load_configured_cogs() == ["core"]
     assert "cog alerts not loaded: switched off in the configuration" in caplog.text
+
+
+async def test_admins_are_admin_roles_and_server_managers(
+    fake_discord: FakeDiscord, runtime: Runtime
+) -> None:
+    guild = fake_discord.guild
+    ops = fake_discord.add_role(guild, "ops-admins")
+    managers = fake_discord.add_role(guild, "managers", permissions=1 << 5)  # MANAGE_GUILD
+    runtime.config = parse_config(
+        {"guilds": [int(guild["id"])], "roles": {"admin": [int(ops["id"])]}}
+    )
+    people = {name: fake_discord.add_user(name) for name in ("op", "manager", "member")}
+    fake_discord.add_member(guild, people["op"], roles=[ops])
+    fake_discord.add_member(guild, people["manager"], roles=[managers])
+    fake_discord.add_member(guild, people["member"])
+    async with run_bot(create_bot(runtime), fake_discord) as bot:
+        members = bot.get_guild(int(guild["id"]))
+        verdict = {
+            name: bot.is_admin(members.get_member(int(u["id"]))) for name, u in people.items()
+        }
+    assert verdict == {"op": True, "manager": True, "member": False}
