@@ -379,3 +379,20 @@ async def test_an_internal_error_is_reported_once_and_the_loop_goes_on(
     assert kontur["last_error"].startswith("internal error ")
     [line] = [r for r in caplog.records if "kontur is failing: internal error" in r.getMessage()]
     assert line.exc_info is not None  # the traceback is in the log, under the error id
+
+
+async def test_a_post_failing_mid_poll_loses_and_repeats_nothing(world: Harness) -> None:
+    world.kontur.add_event(severe("00000000-0000-4000-8000-000000000001", 30))
+    async with running(world):
+        for suffix, seconds in (("f1", 1), ("f2", 2), ("f3", 3)):
+            world.kontur.add_event(
+                severe(f"00000000-0000-4000-8000-0000000000{suffix}", -seconds / 60)
+            )
+        # Discord refuses the second post of the poll; the third is not tried either.
+        world.fake.fail_next("POST", "/channels/{channel_id}/messages", 403, after=1)
+        await world.next_poll()
+        assert [p.embeds[0]["url"][-2:] for p in world.posts()] == ["f1"]
+        assert world.runtime.health.snapshot(True)["backends"]["discord"]["failing"] is True
+        await world.next_poll()
+        assert world.runtime.health.snapshot(True)["backends"]["discord"]["failing"] is False
+    assert [p.embeds[0]["url"][-2:] for p in world.posts()] == ["f1", "f2", "f3"]

@@ -319,12 +319,13 @@ class AlertEngine:
         self.state = new_state
         await asyncio.to_thread(state.save, self.database, new_state)
 
-    @staticmethod
-    async def _publish(work: object) -> None:
+    async def _publish(self, work: Awaitable[None]) -> None:
+        """Await one post; a failure becomes PublishError, a success clears the streak."""
         try:
-            await work  # type: ignore[misc]
+            await work
         except Exception as exc:
             raise PublishError(f"{type(exc).__name__}: {exc}") from exc
+        self.health.success("discord")
 
 
 class PublishError(Exception):

@@ -60,13 +60,14 @@ def lookup(mapping: dict[str, Any], key: str, what: str, code: int) -> Any:
 
 @dataclass
 class Fault:
-    """An injected error answer for the next ``times`` calls of one route."""
+    """An injected error answer for ``times`` calls of one route, after ``after`` good ones."""
 
     method: str
     template: str
     status: int
     body: Any
     times: int
+    after: int = 0
 
 
 class FakeDiscordServer:
@@ -287,15 +288,22 @@ class FakeDiscordServer:
     # -- REST plumbing ----------------------------------------------------------------------
 
     def fail_next(
-        self, method: str, template: str, status: int, body: Any = None, times: int = 1
+        self,
+        method: str,
+        template: str,
+        status: int,
+        body: Any = None,
+        times: int = 1,
+        after: int = 0,
     ) -> None:
         """Answer the next ``times`` calls of a route (e.g. ``"/channels/{channel_id}/messages"``)
         with an error. py-cord retries 5xx after 1 s+ and needs a ``Via`` header for 429, so
-        prefer 4xx; 429 is sent with ``Via`` and the body's ``retry_after``.
+        prefer 4xx; 429 is sent with ``Via`` and the body's ``retry_after``. With ``after``,
+        that many calls succeed first (a failure in the middle of a series).
         """
         if body is None:
             body = {"message": f"injected {status}", "code": 0}
-        self._faults.append(Fault(method.upper(), template, status, body, times))
+        self._faults.append(Fault(method.upper(), template, status, body, times, after))
 
     async def _rest(self, request: web.Request) -> web.Response:
         prefix = f"/api/v{API_VERSION}"
@@ -340,6 +348,9 @@ class FakeDiscordServer:
         """An injected fault, else the handler's answer; unknown ids give Discord's 404."""
         for fault in self._faults:
             if fault.method == method and fault.template == template:
+                if fault.after > 0:
+                    fault.after -= 1
+                    break
                 fault.times -= 1
                 if fault.times <= 0:
                     self._faults.remove(fault)
