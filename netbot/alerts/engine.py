@@ -226,10 +226,9 @@ class AlertEngine:
         outcome = rules.poll(events, self.state, now, self.rules, feed)
         current = self.state
         for event, reason in outcome.decisions:
-            reason = reason or self._announced_by_usgs(event)
-            if reason is not None:
+            if reason is not None or self._announced_by_usgs(event):
                 self.today.skipped += 1
-                if reason.startswith("already notified from USGS"):
+                if reason is None:  # USGS announced it: that was today's notification
                     current = rules.notified(current, event.event_id, now, self.rules)
                 continue
             await self._publish(self.publisher.alert(alert_message(event)))
@@ -239,19 +238,16 @@ class AlertEngine:
             if self.usgs is not None and (point := kontur_quake_point(event.raw)) is not None:
                 self.usgs.kontur[event.event_id] = point
                 await self._save_quakes()
-        newest = max([t for t in (page.cursor, outcome.state.cursors.get(feed)) if t], default=None)
-        await self._save(rules.advance(current, feed, newest))
+        await self._save(rules.advance(current, feed, page.cursor))  # newest the page reached
 
-    def _announced_by_usgs(self, event: DisasterEvent) -> str | None:
+    def _announced_by_usgs(self, event: DisasterEvent) -> bool:
+        """Whether this Kontur earthquake is a quake USGS already announced."""
         if self.usgs is None or event.type != "EARTHQUAKE":
-            return None
+            return False
         point = kontur_quake_point(event.raw)
-        if point is None:
-            return None
-        key = next(
-            (k for k, quake in self.usgs.announced.items() if self.usgs.matches(quake, point)), None
+        return point is not None and any(
+            self.usgs.matches(q, point) for q in self.usgs.announced.values()
         )
-        return f"already notified from USGS ({key})" if key else None
 
     # ------------------------------------------------------------------ USGS
     async def poll_usgs(self, now: dt.datetime) -> None:
