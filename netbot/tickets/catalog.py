@@ -157,6 +157,11 @@ class Catalog:
             raise NotFound(f"Redmine has no custom field {name!r}; an admin must create it.")
         return self._custom_fields[name]
 
+    def status_name(self, status_id: int) -> str:
+        """The name of a status id (the id itself if Redmine does not know it)."""
+        found = (n.name for n in self._enumeration("status").values() if n.id == status_id)
+        return next(found, str(status_id))
+
     def names(self, kind: str) -> list[str]:
         """Every status, priority or tracker name, in Redmine's order."""
         return [n.name for n in self._enumeration(kind).values()]

@@ -260,7 +260,7 @@ class TicketService:
             if target_status not in allowed:
                 raise Refused(
                     f"Redmine's workflow does not let {actor or 'you'} move ticket {ticket_id} "
-                    f"from {before.status} to {self._status_name(target_status)}."
+                    f"from {before.status} to {self.catalog.status_name(target_status)}."
                 )
         self.gateway.call(lambda: api.issue.update(ticket_id, **fields), what=what, as_login=actor)
         after = self.show(actor, ticket_id)
@@ -272,7 +272,7 @@ class TicketService:
         if "status_id" in fields and after.status_id != fields["status_id"]:
             raise Refused(
                 f"Redmine kept ticket {after.id} at {after.status}: it refused the change to "
-                f"{self._status_name(fields['status_id'])} (workflow or permissions)."
+                f"{self.catalog.status_name(fields['status_id'])} (workflow or permissions)."
             )
         if "assigned_to_id" in fields:
             wanted = fields["assigned_to_id"] or None
@@ -282,12 +282,6 @@ class TicketService:
                 and after.assignee_id == before.assignee_id
             ):
                 raise Refused(f"Redmine refused to change the assignee of ticket {after.id}.")
-
-    def _status_name(self, status_id: int) -> str:
-        return next(
-            (n for n in self.catalog.names("status") if self.catalog.status(n).id == status_id),
-            str(status_id),
-        )
 
     def _current_user(self, actor: str | None) -> int:
         api = self.gateway.api(actor)
