@@ -40,7 +40,8 @@ def alert_embed(message: AlertMessage) -> discord.Embed:
 
 
 class ChannelPublisher:
-    """Posts alerts into one Discord channel; content from feeds never pings anyone."""
+    """Posts alerts into one Discord channel. Feed content never pings anyone: the bot's
+    default `allowed_mentions` is none, and titles are defused with `quiet` as well."""
 
     def __init__(self, bot: NetBot, channel_id: int) -> None:
         self.bot, self.channel_id = bot, channel_id
@@ -51,19 +52,17 @@ class ChannelPublisher:
 
     async def alert(self, message: AlertMessage) -> None:
         channel = await self._channel()
-        await channel.send(
-            embed=alert_embed(message), allowed_mentions=discord.AllowedMentions.none()
-        )
+        await channel.send(embed=alert_embed(message))
 
     async def digest(self, header: str, messages: list[AlertMessage]) -> None:
         lines = [f"{n}. [{clip(quiet(m.title), 200)}]({m.link})" for n, m in enumerate(messages, 1)]
         embed = discord.Embed(title=clip(header, 256), description=clip("\n".join(lines), 4096))
         channel = await self._channel()
-        await channel.send(embed=embed, allowed_mentions=discord.AllowedMentions.none())
+        await channel.send(embed=embed)
 
     async def good_news(self, text: str) -> None:
         channel = await self._channel()
-        await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
+        await channel.send(text)
 
 
 class Alerts(commands.Cog):
