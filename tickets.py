@@ -10,10 +10,14 @@ Imports are lazy so `--help` and usage errors are instant and a list starts fast
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import datetime as dt
 import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any
+
+from netbot.text import terminal_safe
 
 PROG = "tickets.py"
 SIMPLE_VERBS = ("unassign", "progress", "resolve", "collaborate")
@@ -22,6 +26,12 @@ FIELD_VERBS = {"status": "status", "priority": "priority", "tracker": "tracker",
 VERBS = ("assign", *SIMPLE_VERBS, "note", *FIELD_VERBS)
 CREATE_OPTIONS = ("description", "tracker", "priority", "team")
 TICKET_NUMBER = re.compile(r"#?[0-9]+")
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+CLEAR_DUE = ("", "none", "clear")  # what the service reads as "no due date"
+MAX_PAGE = 1_000_000  # a million pages of one ticket: beyond it a page number is a typo
+MAX_TIMEOUT = 3600.0  # seconds; also keeps inf (and 1e999) away from the socket layer
+# Record fields printed over several lines on purpose; every other text is kept to one line.
+MULTILINE_FIELDS = frozenset({"text", "description"})  # a note's text, a ticket's description
 
 EXAMPLES = """\
 commands:
@@ -66,25 +76,34 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _bounded_int(low: int, high: int | None = None) -> Any:
+def _bounded_int(low: int, high: int) -> Any:
+    """An argparse type: a whole number in [low, high], else a one-sentence usage error."""
+
     def parse(text: str) -> int:
-        value = int(text)
-        if value < low or (high is not None and value > high):
-            raise ValueError
+        try:
+            value: int | None = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number from {low} to {high}, got {text!r}"
+            )
         return value
 
-    parse.__name__ = f"integer from {low}" + (f" to {high}" if high else "")
     return parse
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise ValueError
+def _timeout(text: str) -> float:
+    """An argparse type: seconds above 0, at most MAX_TIMEOUT (so never inf or nan)."""
+    try:
+        value: float | None = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 < value <= MAX_TIMEOUT:  # the comparison is False for nan too
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds above 0 and at most {MAX_TIMEOUT:g}, got {text!r}"
+        )
     return value
-
-
-_positive_float.__name__ = "number of seconds above 0"
 
 
 def _parser() -> _Parser:
@@ -98,7 +117,9 @@ def _parser() -> _Parser:
     p.add_argument("words", nargs="*", help=argparse.SUPPRESS)
     p.add_argument("--as", dest="actor", metavar="LOGIN", help="act as this Redmine user")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
-    p.add_argument("--page", type=_bounded_int(1), default=1, metavar="N", help="page (from 1)")
+    p.add_argument(
+        "--page", type=_bounded_int(1, MAX_PAGE), default=1, metavar="N", help="page (from 1)"
+    )
     p.add_argument("--limit", type=_bounded_int(1, 100), default=25, metavar="N",
                    help="tickets per page (1-100, default 25)")  # fmt: skip
     p.add_argument("--status", metavar="STATUS",
@@ -107,7 +128,7 @@ def _parser() -> _Parser:
     p.add_argument("--project", metavar="ID",
                    help="Redmine project identifier (default: tickets.project in the config "
                         "file, else ops)")  # fmt: skip
-    p.add_argument("--timeout", type=_positive_float, default=10.0, metavar="SECONDS",
+    p.add_argument("--timeout", type=_timeout, default=10.0, metavar="SECONDS",
                    help="per-request Redmine timeout (default 10)")  # fmt: skip
     new = p.add_argument_group("options of 'new'")
     new.add_argument("--description", metavar="TEXT")
@@ -156,10 +177,27 @@ def parse_words(words: list[str]) -> Command:
                     f"usage: tickets.py {ticket} {verb} {'TEXT' if verb == 'note' else 'VALUE'}..."
                 )
             args = [" ".join(args)]
+        if verb == "due":
+            _check_due(args[0])
         return Command(verb, ticket, args)
     if len(words) == 1:
         return Command("who", args=[first])
     return Command("search", args=[" ".join(words)])
+
+
+def _check_due(value: str) -> None:
+    """A due date must be a real YYYY-MM-DD date (or none): a typo is a usage error, not a write."""
+    value = value.strip()
+    if value.lower() in CLEAR_DUE:
+        return
+    if ISO_DATE.fullmatch(value):  # fromisoformat alone also takes 20270131, 2027-W05...
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:  # 2027-02-30, 2027-13-01
+            pass
+        else:
+            return
+    raise UsageError(f"{value!r} is not a date; use YYYY-MM-DD, or 'none' to clear it")
 
 
 def _project(opts: argparse.Namespace, config_path: str) -> str:
@@ -200,7 +238,7 @@ def execute(command: Command, opts: argparse.Namespace, service: Any) -> Any:
     if action == "show":
         return service.show(actor, ticket)
     if action == "new":
-        return service.create(
+        return service.create_once(
             actor, args[0], opts.description or "",
             tracker=opts.tracker, priority=opts.priority, team=opts.team,
         )  # fmt: skip
@@ -213,8 +251,39 @@ def execute(command: Command, opts: argparse.Namespace, service: Any) -> Any:
     return getattr(service, action)(actor, ticket)  # unassign, progress, resolve, collaborate
 
 
-def render(result: Any, as_json: bool, created: bool = False) -> str:
+def for_terminal(record: Any, keep_newlines: bool = False) -> Any:
+    """A copy of a record (or any value in one) with every text made terminal-safe.
+
+    Subjects, names and notes are written by whoever can write to Redmine; printed raw, their
+    escape sequences would drive the operator's terminal. Only MULTILINE_FIELDS keep their
+    line breaks, so no other text can start a line that looks like the CLI's own.
+    """
+    if isinstance(record, str):
+        return terminal_safe(record, keep_newlines)
+    if isinstance(record, list):
+        return [for_terminal(item) for item in record]
+    if dataclasses.is_dataclass(record) and not isinstance(record, type):
+        return dataclasses.replace(
+            record,
+            **{
+                f.name: for_terminal(getattr(record, f.name), f.name in MULTILINE_FIELDS)
+                for f in dataclasses.fields(record)
+            },
+        )
+    return record
+
+
+def render(result: Any, as_json: bool) -> str:
+    """The text to print: JSON (exact text, control characters as JSON escapes) or a table."""
     from netbot.tickets.records import Change, TicketPage
+    from netbot.tickets.service import Created
+
+    heading = ""
+    if isinstance(result, Created):
+        heading = (
+            "Created:\n" if result.new else "Already created a moment ago (not created twice):\n"
+        )
+        result = result.ticket
 
     if as_json:
         import json
@@ -226,18 +295,23 @@ def render(result: Any, as_json: bool, created: bool = False) -> str:
                          "total": result.total, "tickets": [to_json(t) for t in result.tickets]}  # fmt: skip
         else:
             data = to_json(result)
-        return json.dumps(data, indent=2, ensure_ascii=False)
+        # json.dumps escapes C0 controls only; C1, DEL and BiDi controls become \uXXXX escapes
+        # here, so the JSON still decodes to the exact text and is safe on a terminal too.
+        return terminal_safe(json.dumps(data, indent=2, ensure_ascii=False), keep_newlines=True)
     from netbot.tickets import format as fmt
+
+    result = for_terminal(result)
 
     if isinstance(result, TicketPage):
         return fmt.table(result)
     if isinstance(result, Change):
         return fmt.change_text(result)
-    return ("Created:\n" if created else "") + fmt.detail_text(result)
+    return heading + fmt.detail_text(result)
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"{PROG}: {' '.join(message.split())}", file=sys.stderr)  # always one line
+    """Print the error as one terminal-safe line (it may quote Redmine's or the user's text)."""
+    print(f"{PROG}: {' '.join(terminal_safe(message).split())}", file=sys.stderr)
     return code
 
 
@@ -248,7 +322,8 @@ def main(argv: list[str] | None = None) -> int:
         command = parse_words(opts.words)
         given = [f"--{o}" for o in CREATE_OPTIONS if getattr(opts, o) is not None]
         if given and command.action != "new":
-            raise UsageError(f"{', '.join(given)} only apply to 'tickets.py new SUBJECT'")
+            verb = "applies" if len(given) == 1 else "apply"
+            raise UsageError(f"{', '.join(given)} only {verb} to 'tickets.py new SUBJECT'")
     except UsageError as exc:
         return _fail(f"{exc} (see tickets.py --help)", 2)
     except SystemExit as exc:  # --help
@@ -279,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     service = TicketService(gateway, Catalog(gateway, project), project)
     try:
         result = execute(command, opts, service)
-        print(render(result, opts.json, created=command.action == "new"))
+        print(render(result, opts.json))
     except UserError as exc:
         return _fail(exc.message, 1)
     except KeyboardInterrupt:

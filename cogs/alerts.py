@@ -6,22 +6,27 @@ the Discord mirror target, and the commands show the engine's status and post a 
 
 import asyncio
 import datetime as dt
+from typing import Any
 
 import discord
 from discord.ext import commands
 
-from netbot.alerts.engine import AlertEngine, Clock, SystemClock, UsgsWatch
+from netbot.alerts.engine import AlertEngine, Clock, Rejected, SystemClock, UsgsWatch
 from netbot.alerts.kontur import KonturClient
-from netbot.alerts.messages import AlertMessage
+from netbot.alerts.messages import AlertMessage, markdown_body, markdown_title
 from netbot.alerts.rules import Rules
 from netbot.alerts.usgs import UsgsClient
-from netbot.bot import NetBot
+from netbot.bot import NetBot, requiring
 from netbot.errors import Refused, UserError
-from netbot.text import clip, quiet
+from netbot.text import clip
+
+# Discord's limits for an embed's title and description, and for a digest line's link label.
+TITLE_LIMIT, DESCRIPTION_LIMIT, LABEL_LIMIT = 256, 4096, 200
 
 SAMPLE = AlertMessage(
     event_id="sample",
-    title="[Test] Orange flood alert in Exampleland",
+    prefix="[Test] ",
+    name="Orange flood alert in Exampleland",
     link="https://disaster.ninja/active/",
     description="A sample alert from /alerts test: if you can read this, alerts reach this channel.",
     rows=["Total population: 12,345 people on 67.8 km².", "Forest area: 9.1 km²."],
@@ -29,19 +34,43 @@ SAMPLE = AlertMessage(
 
 
 def alert_embed(message: AlertMessage) -> discord.Embed:
-    """The name links to the Disaster Ninja map; description and rows fill the body."""
-    body = "\n".join(quiet(part) for part in [message.description, *message.rows] if part)
+    """The name links to the Disaster Ninja map; description and rows fill the body. The
+    feed's text is escaped and cut to Discord's limits (`markdown_title`/`markdown_body`)."""
     return discord.Embed(
-        title=clip(quiet(message.title), 256),
+        title=markdown_title(message, TITLE_LIMIT),
         url=message.link,
-        description=clip(body, 4096) or None,
+        description=markdown_body(message, DESCRIPTION_LIMIT) or None,
         colour=discord.Colour.orange(),
     )
 
 
+def digest_embed(header: str, messages: list[AlertMessage]) -> discord.Embed:
+    """One numbered link per event, as many as fit: a line is never cut in half."""
+    lines: list[str] = []
+    for n, message in enumerate(messages, 1):
+        line = f"{n}. [{markdown_title(message, LABEL_LIMIT)}]({message.link})"
+        if sum(len(x) + 1 for x in [*lines, line]) - 1 > DESCRIPTION_LIMIT:
+            break
+        lines.append(line)
+    return discord.Embed(title=clip(header, TITLE_LIMIT), description="\n".join(lines))
+
+
+async def _send(channel: discord.abc.Messageable, **post: Any) -> None:
+    """Send one message; a 400 (Discord refused the content) becomes `Rejected`."""
+    try:
+        await requiring(
+            "Send Messages and Embed Links", "post in the alerts channel", channel.send(**post)
+        )
+    except discord.HTTPException as exc:
+        if exc.status == 400:
+            why = clip(" ".join(exc.text.split()), 200)  # one log line, however Discord words it
+            raise Rejected(f"Discord answered HTTP 400 (code {exc.code}): {why}") from exc
+        raise
+
+
 class ChannelPublisher:
-    """Posts alerts into one Discord channel. Feed content never pings anyone: the bot's
-    default `allowed_mentions` is none, and titles are defused with `quiet` as well."""
+    """Posts alerts into one Discord channel. Feed content never pings anyone nor forms
+    Markdown: the bot's default `allowed_mentions` is none, and feed text is escaped."""
 
     def __init__(self, bot: NetBot, channel_id: int) -> None:
         self.bot, self.channel_id = bot, channel_id
@@ -51,18 +80,13 @@ class ChannelPublisher:
         return channel or await self.bot.fetch_channel(self.channel_id)
 
     async def alert(self, message: AlertMessage) -> None:
-        channel = await self._channel()
-        await channel.send(embed=alert_embed(message))
+        await _send(await self._channel(), embed=alert_embed(message))
 
     async def digest(self, header: str, messages: list[AlertMessage]) -> None:
-        lines = [f"{n}. [{clip(quiet(m.title), 200)}]({m.link})" for n, m in enumerate(messages, 1)]
-        embed = discord.Embed(title=clip(header, 256), description=clip("\n".join(lines), 4096))
-        channel = await self._channel()
-        await channel.send(embed=embed)
+        await _send(await self._channel(), embed=digest_embed(header, messages))
 
     async def good_news(self, text: str) -> None:
-        channel = await self._channel()
-        await channel.send(text)
+        await _send(await self._channel(), content=text)
 
 
 class Alerts(commands.Cog):
@@ -122,7 +146,8 @@ class Alerts(commands.Cog):
         lines = [
             f"Last poll: {_when(engine.last_poll)}",
             *[f"Cursor {feed}: {_when(engine.state.cursors.get(feed))}" for feed in engine.feeds],
-            f"Today: {engine.today.notified} alert(s), {engine.today.skipped} skipped, {engine.today.polls} poll(s)",
+            f"Today: {engine.today.notified} alert(s), {engine.today.skipped} skipped, "
+            f"{engine.today.problems} problem(s) logged, {engine.today.polls} poll(s)",
             f"Next digest check: {_when(engine.next_digest(now))} (sent only if no alert that day)",
         ]
         for source in ("kontur", "usgs", "discord"):

@@ -4,12 +4,10 @@ Status answers "is the bot healthy and which backends work?" without leaving Dis
 Refresh button; help lists every command the bot has loaded, with autocomplete.
 """
 
-import asyncio
-
 import discord
 from discord.ext import commands
 
-from netbot.bot import NetBot
+from netbot.bot import NetBot, fit_embed
 from netbot.status import command_help, help_topics, status_lines
 
 REFRESH_ID = "netbot:status:refresh"
@@ -17,9 +15,10 @@ REFRESH_ID = "netbot:status:refresh"
 
 async def status_embed(bot: NetBot) -> discord.Embed:
     runtime = bot.runtime
-    database_ok = await asyncio.to_thread(runtime.database.ping)
+    database_ok = await runtime.database_probe.reachable()
     lines = status_lines(runtime.health.snapshot(database_ok), bot.loaded_cogs)
-    return discord.Embed(title="netbot status", description="\n".join(lines))
+    # Sent by a button as well as by the command, so fitted here, not only by the context.
+    return fit_embed(discord.Embed(title="netbot status", description="\n".join(lines)))
 
 
 class StatusView(discord.ui.View):

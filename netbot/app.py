@@ -58,7 +58,7 @@ async def serve(runtime: Runtime) -> int:
 
     http_runner = None
     if runtime.config.http.enabled:
-        app = create_app(runtime.health, runtime.metrics, runtime.database.ping)
+        app = create_app(runtime.health, runtime.metrics, runtime.database_probe)
         http_runner, port = await start_http(
             app, runtime.config.http.host, runtime.config.http.port
         )
@@ -77,9 +77,12 @@ async def serve(runtime: Runtime) -> int:
     await bot.close()
     bot_task.cancel()
     stop_task.cancel()
+    # Closing the connection can make py-cord's connect loop try a resume on the session
+    # just closed; that ending is expected now, so it is collected here, not reported.
+    await asyncio.gather(bot_task, stop_task, return_exceptions=True)
     if http_runner is not None:
         await stop_http(http_runner)
-    runtime.database.close()
+    runtime.close()
     log.info("shut down cleanly")
     return code
 

@@ -1,28 +1,36 @@
 """The bot factory: a py-cord Bot with netbot's rules applied to every interaction.
 
 Rules that hold for every cog, so no cog has to remember them:
-- only allow-listed guilds are served;
+- only allow-listed guilds are served: slash commands, autocomplete, and every component
+  (buttons, selects) and modal, checked once here for all views;
 - nothing pings by accident (`allowed_mentions` is none unless a message says otherwise);
 - every failed command gets an ephemeral answer with a short error id, and exactly one log
   line under that id;
+- no reply exceeds Discord's limits (2,000 characters of content, the embed limits): replies
+  through the command context and the shared error path are clipped, not rejected;
 - on shutdown, commands already running are finished before the connection closes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import discord
 
-from netbot.errors import UserError, new_error_id
+from netbot.errors import Refused, UserError, new_error_id
 from netbot.metrics import Outcome
 from netbot.runtime import Runtime
+from netbot.text import clip
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,22 @@ COGS: tuple[CogSpec, ...] = (
 
 NOT_ALLOWED = "netbot is not enabled in this server."
 SHUTTING_DOWN = "netbot is restarting; please try again in a minute."
+
+# Discord's limits for one message; a reply over any of them is rejected outright.
+CONTENT_LIMIT = 2000
+EMBED_TITLE_LIMIT = 256
+EMBED_DESCRIPTION_LIMIT = 4096
+EMBED_FIELDS_LIMIT = 25
+EMBED_FIELD_NAME_LIMIT = 256
+EMBED_FIELD_VALUE_LIMIT = 1024
+EMBED_FOOTER_LIMIT = 2048
+EMBED_AUTHOR_LIMIT = 256
+EMBEDS_TOTAL_LIMIT = 6000  # all text of all embeds of one message
+# Room left in an error reply for " (error id 0123abcd)" and the like.
+ERROR_MESSAGE_LIMIT = 1800
+
+# Interaction types that reach views and modals rather than application commands.
+_COMPONENT, _MODAL_SUBMIT = 3, 5
 
 
 class NetBot(discord.Bot):
@@ -62,6 +86,11 @@ class NetBot(discord.Bot):
         self._idle = asyncio.Event()
         self._idle.set()
         self._draining = False
+        self._refusals: set[asyncio.Task[None]] = set()
+        # Every interaction passes `_gate_interaction` before py-cord hands it to a view,
+        # a modal or an `on_interaction` listener.
+        self._dispatch_interaction = self._connection.parsers["INTERACTION_CREATE"]
+        self._connection.parsers["INTERACTION_CREATE"] = self._gate_interaction
 
     # ------------------------------------------------------------------ cogs
     def load_configured_cogs(self, specs: tuple[CogSpec, ...] = COGS) -> list[str]:
@@ -118,6 +147,31 @@ class NetBot(discord.Bot):
         permissions = getattr(member, "guild_permissions", None)
         return bool(permissions and (permissions.administrator or permissions.manage_guild))
 
+    def _gate_interaction(self, data: dict[str, Any]) -> None:
+        """Refuse components and modals from guilds off the allow-list before any view runs.
+
+        A message with netbot's buttons can outlive its guild's place on the allow-list (or
+        be forged), and persistent views answer by custom_id alone; checking here covers
+        every view and listener at once, instead of trusting each to check.
+        """
+        guild_id = data.get("guild_id")
+        if data.get("type") not in (_COMPONENT, _MODAL_SUBMIT) or self.is_allowed(
+            int(guild_id) if guild_id else None
+        ):
+            self._dispatch_interaction(data)
+            return
+        interaction = discord.Interaction(data=data, state=self._connection)
+        custom_id = (interaction.data or {}).get("custom_id", "?")
+        log.info("refused %s from guild %s: not on the allow-list", custom_id, guild_id)
+        task = asyncio.create_task(reply_ephemeral(interaction, NOT_ALLOWED))
+        self._refusals.add(task)
+        task.add_done_callback(self._refusals.discard)
+
+    async def get_application_context(
+        self, interaction: discord.Interaction, cls: Any = None
+    ) -> discord.ApplicationContext:
+        return await super().get_application_context(interaction, cls or FittingContext)
+
     async def process_application_commands(
         self, interaction: discord.Interaction, auto_sync: bool | None = None
     ) -> None:
@@ -170,7 +224,7 @@ class NetBot(discord.Bot):
         if isinstance(cause, UserError):
             outcome = "user_error"
             log.info("error %s in %s: %s", error_id, where, cause.message)
-            text = f"{cause.message} (error id {error_id})"
+            text = f"{clip(cause.message, ERROR_MESSAGE_LIMIT)} (error id {error_id})"
         elif isinstance(cause, discord.CheckFailure):
             outcome = "refused"
             log.info("error %s in %s: check failed: %s", error_id, where, cause)
@@ -219,8 +273,127 @@ class NetBot(discord.Bot):
         return True
 
 
+def fit_embed(embed: discord.Embed, budget: int = EMBEDS_TOTAL_LIMIT) -> discord.Embed:
+    """`embed` cut to Discord's embed limits, with at most `budget` characters of text.
+
+    Over the budget, the description gives way first, then fields from the end.
+    """
+    data = embed.to_dict()
+    fitted: dict[str, Any] = dict(data)
+    if "title" in fitted:
+        fitted["title"] = clip(fitted["title"], EMBED_TITLE_LIMIT)
+    if "description" in fitted:
+        fitted["description"] = clip(fitted["description"], EMBED_DESCRIPTION_LIMIT)
+    if "fields" in fitted:
+        fitted["fields"] = [
+            {
+                **f,
+                "name": clip(f["name"], EMBED_FIELD_NAME_LIMIT),
+                "value": clip(f["value"], EMBED_FIELD_VALUE_LIMIT),
+            }
+            for f in fitted["fields"][:EMBED_FIELDS_LIMIT]
+        ]
+    for part, key, limit in (
+        ("footer", "text", EMBED_FOOTER_LIMIT),
+        ("author", "name", EMBED_AUTHOR_LIMIT),
+    ):
+        if key in fitted.get(part, {}):
+            fitted[part] = {**fitted[part], key: clip(fitted[part][key], limit)}
+    excess = _embed_chars(fitted) - budget
+    if excess > 0 and fitted.get("description"):
+        keep = max(len(fitted["description"]) - excess, 1)
+        fitted["description"] = clip(fitted["description"], keep)
+    while _embed_chars(fitted) > budget and fitted.get("fields"):
+        fitted["fields"] = fitted["fields"][:-1]
+    return embed if fitted == data else discord.Embed.from_dict(fitted)
+
+
+def _embed_chars(data: dict[str, Any]) -> int:
+    """The characters Discord counts towards an embed's total."""
+    fields = data.get("fields", [])
+    return (
+        len(data.get("title", ""))
+        + len(data.get("description", ""))
+        + sum(len(f["name"]) + len(f["value"]) for f in fields)
+        + len(data.get("footer", {}).get("text", ""))
+        + len(data.get("author", {}).get("name", ""))
+    )
+
+
+def fit_message(
+    args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The arguments of a send/edit call with content and embeds cut to Discord's limits."""
+    if args and args[0] is not None:
+        args = (clip(str(args[0]), CONTENT_LIMIT), *args[1:])
+    if kwargs.get("content") is not None:
+        kwargs = {**kwargs, "content": clip(str(kwargs["content"]), CONTENT_LIMIT)}
+    if kwargs.get("embed") is not None:
+        kwargs = {**kwargs, "embed": fit_embed(kwargs["embed"])}
+    if kwargs.get("embeds"):
+        share = EMBEDS_TOTAL_LIMIT // len(kwargs["embeds"])
+        kwargs = {**kwargs, "embeds": [fit_embed(e, share) for e in kwargs["embeds"]]}
+    return args, kwargs
+
+
+def fitting(send: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    """`send` (a respond, send or edit method) with its message fitted to Discord's limits."""
+
+    @functools.wraps(send)
+    async def send_fitted(*args: Any, **kwargs: Any) -> T:
+        args, kwargs = fit_message(args, kwargs)
+        return await send(*args, **kwargs)
+
+    return send_fitted
+
+
+class FittingContext(discord.ApplicationContext):
+    """The context every netbot command gets: whatever it replies fits Discord's limits.
+
+    A command echoing long input (a 3,000-character option) would otherwise be rejected by
+    Discord, and the user would get no answer at all.
+    """
+
+    async def respond(self, *args: Any, **kwargs: Any) -> Any:
+        return await fitting(super().respond)(*args, **kwargs)
+
+    @property
+    def send_response(self) -> Callable[..., Awaitable[Any]]:
+        return fitting(super().send_response)
+
+    @property
+    def send_followup(self) -> Callable[..., Awaitable[Any]]:
+        return fitting(super().send_followup)
+
+    @property
+    def edit(self) -> Callable[..., Awaitable[Any]]:
+        return fitting(super().edit)
+
+
+MISSING_PERMISSIONS = 50013  # Discord's JSON error code for a 403 "Missing Permissions"
+
+
+async def requiring(permission: str, action: str, call: Awaitable[T]) -> T:
+    """Await a Discord call that needs ``permission`` (as Discord's settings name it).
+
+    Discord's 403 does not say which permission is missing, so a bare Forbidden would leave
+    both the user and the server's admin guessing: a refusal becomes a `Refused` naming it,
+    e.g. "I can't delete the thread: I need the Manage Threads permission in this channel."
+    Other HTTP errors pass through unchanged.
+    """
+    try:
+        return await call
+    except discord.Forbidden as exc:
+        if exc.code != MISSING_PERMISSIONS:
+            raise
+        raise Refused(
+            f"I can't {action}: I need the {permission} permission in this channel."
+        ) from exc
+
+
 async def reply_ephemeral(interaction: discord.Interaction, text: str) -> None:
     """Answer an interaction ephemerally whether or not it was already acknowledged."""
+    text = clip(text, CONTENT_LIMIT)
     try:
         if interaction.response.is_done():
             await interaction.followup.send(text, ephemeral=True)

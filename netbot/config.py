@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -72,6 +73,21 @@ class TicketsConfig(Section):
     cache_refresh_seconds: int = Field(default=120, ge=10)
     request_timeout_seconds: float = Field(default=10.0, gt=0)
     page_size: int = Field(default=10, ge=1, le=25)
+    # The Redmine address people see in links; default: REDMINE_URL without credentials.
+    public_url: str | None = None
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        """Links are posted to Discord for everyone to read: http(s), and no credentials."""
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL")
+        if "@" in parts.netloc:
+            raise ValueError("must not contain user:password@ (it is shown to everyone)")
+        return value.rstrip("/")
 
 
 class UsgsConfig(Section):
@@ -189,6 +205,8 @@ def _expected_for(error: Mapping[str, Any]) -> str:
         return f"one of {ctx.get('expected', '')}"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         return f"a value {_bounds(ctx)}"
+    if error["loc"][-1:] == ("public_url",):
+        return "an http(s) URL without user:password@, such as https://redmine.example.org"
     if error["loc"][-1:] == ("digest_time",):
         return 'a quoted time of day such as "18:00"'
     if "int" in kind:

@@ -2,25 +2,26 @@
 
 Cogs report every call to a backend with `success(name)` or `failure(name, error)`; /healthz
 shows the result. `failure_streak_started(name)` lets a poll loop log a backend outage once,
-not on every retry.
+not on every retry. `DatabaseProbe` answers "does the database answer?" for both.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-import re
-from collections.abc import Callable
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-MAX_ERROR_CHARS = 200
+from netbot.secrets import mask_credentials
 
-# Error texts often quote the URL that failed; keep a password or token in it off /healthz.
-_URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+@", re.IGNORECASE)
-_SECRET_PARAM = re.compile(
-    r"(?P<head>\b(?:api[_-]?key|key|token|access_token|password|passwd|secret)=)[^\s&\"']+",
-    re.IGNORECASE,
-)
+log = logging.getLogger(__name__)
+
+MAX_ERROR_CHARS = 200
 
 
 def _utcnow() -> dt.datetime:
@@ -32,10 +33,9 @@ def _iso(moment: dt.datetime | None) -> str | None:
 
 
 def short_error(error: str) -> str:
-    """`error` as one line of at most MAX_ERROR_CHARS, with credentials in URLs masked."""
-    text = " ".join(error.split())
-    text = _URL_PASSWORD.sub(r"\g<head>***@", text)
-    text = _SECRET_PARAM.sub(r"\g<head>***", text)
+    """`error` as one line of at most MAX_ERROR_CHARS, with credentials masked."""
+    # Error texts often quote the URL or headers that failed; keep credentials off /healthz.
+    text = mask_credentials(" ".join(error.split()))
     if len(text) > MAX_ERROR_CHARS:
         text = text[: MAX_ERROR_CHARS - 1] + "…"
     return text
@@ -131,3 +131,74 @@ class Health:
             "database": {"reachable": database_reachable},
             "backends": {name: status.as_dict() for name, status in sorted(self.backends.items())},
         }
+
+
+DbPing = Callable[[], bool | Awaitable[bool]]
+
+DB_PING_TIMEOUT_SECONDS = 5.0
+DB_PING_FRESH_SECONDS = 1.0
+
+
+class DatabaseProbe:
+    """Whether the database answers, asked at most once at a time and remembered briefly.
+
+    /healthz and `/netbot status` may be asked many times at once (an orchestrator, a
+    monitoring system, a user clicking Refresh), and a slow database makes every ping slow.
+    So the ping runs on a thread of its own, never in the pool commands use; concurrent
+    callers share the one in-flight ping, and its answer is reused for `fresh_seconds`.
+    A ping that outlives `timeout` counts as unreachable; while it is still stuck, no second
+    one is started behind it.
+    """
+
+    def __init__(
+        self,
+        ping: DbPing,
+        timeout: float = DB_PING_TIMEOUT_SECONDS,
+        fresh_seconds: float = DB_PING_FRESH_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`ping` may be blocking (run on the probe's thread) or async (awaited on the loop)."""
+        self.ping = ping
+        self.timeout = timeout
+        self.fresh_seconds = fresh_seconds
+        self._clock = clock
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netbot-db-probe")
+        self._running: Future[Any] | None = None  # the ping on the thread, maybe stuck
+        self._in_flight: asyncio.Task[bool] | None = None
+        self._answer: tuple[float, bool] | None = None  # (when, reachable)
+
+    async def reachable(self) -> bool:
+        """The shared answer: recent, in flight, or a new ping."""
+        if self._answer is not None and self._clock() - self._answer[0] < self.fresh_seconds:
+            return self._answer[1]
+        if self._in_flight is None:
+            self._in_flight = asyncio.create_task(self._probe())
+            self._in_flight.add_done_callback(self._remember)
+        return await asyncio.shield(self._in_flight)
+
+    def _remember(self, task: asyncio.Task[bool]) -> None:
+        self._in_flight = None
+        if not task.cancelled():
+            self._answer = (self._clock(), task.result())
+
+    async def _probe(self) -> bool:
+        try:
+            async with asyncio.timeout(self.timeout):
+                return bool(await self._ping_once())
+        except TimeoutError:
+            log.warning("database ping timed out after %.1fs", self.timeout)
+        except Exception as error:
+            log.warning("database ping failed: %s", type(error).__name__)
+        return False
+
+    async def _ping_once(self) -> object:
+        if inspect.iscoroutinefunction(self.ping):
+            return await self.ping()
+        if self._running is None or self._running.done():
+            self._running = self._thread.submit(self.ping)
+        result = await asyncio.wrap_future(self._running)
+        return await result if inspect.isawaitable(result) else result
+
+    def close(self) -> None:
+        """Let the thread go; a ping still stuck in the database is abandoned."""
+        self._thread.shutdown(wait=False, cancel_futures=True)

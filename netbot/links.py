@@ -2,7 +2,9 @@
 
 A Discord user asks to act as a Redmine login (`request_link`); an admin approves or denies
 the request, or links someone directly (`set_link`). Only an approved link counts
-(`approved_login`). Separately, each Redmine ticket has at most one Discord thread
+(`approved_login`). An approval or denial names the request it decides (`Link.request_id`,
+which covers the login and the moment it was asked): a member who asks for another login
+while the first request is on screen cannot have the first approval land on the second. Separately, each Redmine ticket has at most one Discord thread
 (`record_thread`, `thread_for_ticket`, `ticket_for_thread`, `all_threads`).
 
 These are plain blocking functions over `Database`, with no Discord objects: people, guilds,
@@ -14,6 +16,7 @@ call is one transaction, so an error leaves nothing half-written.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from netbot.db import Database
-from netbot.errors import NotFound, UserError
+from netbot.errors import NotFound, Refused, UserError
 from netbot.models import LINK_APPROVED, LINK_PENDING, TicketThread, UserLink, utcnow
 
 MAX_LOGIN_LENGTH = 255
@@ -38,6 +41,11 @@ _UPSERT_INSERTS: dict[str, Callable[..., Any]] = {
 }
 
 NO_PENDING_REQUEST = "That user has no pending link request."
+REQUEST_CHANGED = (
+    "That link request changed or was withdrawn after this message was posted; nothing was "
+    "decided. The newest request has its own message."
+)
+REQUEST_ID_LENGTH = 16
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,17 @@ class Link:
     def approved(self) -> bool:
         return self.status == LINK_APPROVED
 
+    @property
+    def request_id(self) -> str:
+        """A short id of this very request: the user, the login and when it was asked.
+
+        Asking again (for any login) makes a new id, so a button showing an older request
+        no longer matches.
+        """
+        stamp = self.requested_at.astimezone(dt.UTC).isoformat()
+        seed = f"{self.discord_user_id}\n{self.redmine_login}\n{stamp}".encode()
+        return hashlib.sha256(seed).hexdigest()[:REQUEST_ID_LENGTH]
+
 
 # --- links --------------------------------------------------------------------------------
 
@@ -64,7 +83,8 @@ def request_link(db: Database, discord_user_id: int, login: str) -> Link:
 
     If the user is already approved for that very login, the link is returned unchanged, so
     asking twice never demotes them. Asking for a different login does: the old link stops
-    counting until an admin approves the new request.
+    counting until an admin approves the new request. Every request gets a new
+    `request_id`, even for the same login.
     """
     discord_user_id = _discord_id(discord_user_id)
     login = _login(login)
@@ -88,14 +108,16 @@ def request_link(db: Database, discord_user_id: int, login: str) -> Link:
         return _link(_reload_link(session, discord_user_id))
 
 
-def approve_link(db: Database, discord_user_id: int, admin_id: int) -> Link:
-    """Approve the user's pending request on behalf of admin `admin_id`; NotFound if none."""
+def approve_link(db: Database, discord_user_id: int, admin_id: int, request_id: str) -> Link:
+    """Approve the pending request `request_id` on behalf of admin `admin_id`.
+
+    NotFound if the user has no pending request; Refused if it is not `request_id` (the
+    user asked again since), and then nothing changes.
+    """
     discord_user_id = _discord_id(discord_user_id)
     admin_id = _discord_id(admin_id)
     with db.session() as session:
-        current = session.get(UserLink, discord_user_id, with_for_update=True)
-        if current is None or current.status != LINK_PENDING:
-            raise NotFound(NO_PENDING_REQUEST)
+        current = _pending(session, discord_user_id, request_id)
         current.status = LINK_APPROVED
         current.decided_by = admin_id
         current.decided_at = utcnow()
@@ -103,18 +125,15 @@ def approve_link(db: Database, discord_user_id: int, admin_id: int) -> Link:
         return _link(current)
 
 
-def deny_link(db: Database, discord_user_id: int, admin_id: int) -> None:
-    """Drop the user's pending request; NotFound if none. An approved link is left alone."""
+def deny_link(db: Database, discord_user_id: int, admin_id: int, request_id: str) -> None:
+    """Drop the pending request `request_id`; NotFound if none, Refused if it changed.
+
+    An approved link is left alone.
+    """
     discord_user_id = _discord_id(discord_user_id)
     _discord_id(admin_id)
     with db.session() as session:
-        result = session.execute(
-            delete(UserLink).where(
-                UserLink.discord_user_id == discord_user_id, UserLink.status == LINK_PENDING
-            )
-        )
-        if result.rowcount == 0:
-            raise NotFound(NO_PENDING_REQUEST)
+        session.delete(_pending(session, discord_user_id, request_id))
 
 
 def set_link(db: Database, discord_user_id: int, login: str, admin_id: int) -> Link:
@@ -194,6 +213,18 @@ def record_thread(
         _upsert(session, TicketThread, row, key="ticket_id")
 
 
+def forget_thread(db: Database, ticket_id: int, thread_id: int) -> None:
+    """Drop the record of `thread_id` as the thread of `ticket_id` (if it is still that one),
+    for a thread removed again because Redmine refused to record it."""
+    with db.session() as session:
+        session.execute(
+            delete(TicketThread).where(
+                TicketThread.ticket_id == _ticket_id(ticket_id),
+                TicketThread.thread_id == _discord_id(thread_id),
+            )
+        )
+
+
 def thread_for_ticket(db: Database, ticket_id: int) -> int | None:
     """The id of the ticket's Discord thread, or None."""
     ticket_id = _ticket_id(ticket_id)
@@ -231,6 +262,16 @@ def _link(row: UserLink) -> Link:
         decided_by=row.decided_by,
         decided_at=row.decided_at,
     )
+
+
+def _pending(session: Session, discord_user_id: int, request_id: str) -> UserLink:
+    """The user's pending request, locked for the decision, if it is `request_id`."""
+    current = session.get(UserLink, discord_user_id, with_for_update=True)
+    if current is None or current.status != LINK_PENDING:
+        raise NotFound(NO_PENDING_REQUEST)
+    if _link(current).request_id != request_id:
+        raise Refused(REQUEST_CHANGED)
+    return current
 
 
 def _reload_link(session: Session, discord_user_id: int) -> UserLink:

@@ -5,16 +5,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from netbot.secrets import Secret, Secrets
+from netbot.secrets import Secret, Secrets, mask_credentials
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class RedactSecrets(logging.Filter):
-    """Replace every configured secret value in a record's message with ********.
+    """Replace every configured secret value in a record's message with ********, and mask
+    any credential-looking value (URL passwords, key parameters, auth headers, Slack tokens)
+    like /healthz does.
 
     Defence in depth: netbot never logs secrets on purpose, but a library's error message
-    (a URL, a header dump) might carry one.
+    (a URL, a header dump) might carry one, and not only one of netbot's own.
     """
 
     def __init__(self, values: Iterable[str]) -> None:
@@ -22,8 +24,6 @@ class RedactSecrets(logging.Filter):
         self._values = sorted({v for v in values if len(v) >= 6}, key=len, reverse=True)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self._values:
-            return True
         message = record.getMessage()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
@@ -31,6 +31,7 @@ class RedactSecrets(logging.Filter):
         for value in self._values:
             message = message.replace(value, "********")
             text = text.replace(value, "********")
+        message, text = mask_credentials(message), mask_credentials(text)
         record.msg, record.args, record.exc_text = message, None, text or None
         return True
 

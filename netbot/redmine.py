@@ -6,6 +6,11 @@ the empty 422 that Redmine answers under write contention. Writes impersonate th
 with `X-Redmine-Switch-User` (python-redmine's `impersonate`), so Redmine's own permissions
 and workflow apply and the history names the right author; that only works with an
 administrator's key, which `check_impersonation` verifies.
+
+A write whose answer is lost (a timeout, a broken connection, an unreadable answer after the
+request left) may well have been saved: it is reported as `OutcomeUnknown`, never as "nothing
+was changed", which is said only when the request cannot have reached Redmine or Redmine
+answered that it failed.
 """
 
 from __future__ import annotations
@@ -16,13 +21,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from redminelib import Redmine
 from redminelib import exceptions as rm
 from redminelib.engines.sync import SyncEngine
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
 from netbot.errors import BackendUnavailable, NotFound, Refused, UserError
+from netbot.text import clip
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +40,35 @@ T = TypeVar("T")
 # several workers on one issue); a short backoff and a retry succeeds.
 CONFLICT_RETRIES = 3
 CONFLICT_BACKOFF_SECONDS = 0.2
+# Gateways in front of Redmine answer these when Redmine itself did not answer in time or
+# broke off: the write may have been done.
+GATEWAY_LOST = (502, 504)
+ECHO_LIMIT = 100  # characters of a login or typed value repeated in a message
+
+
+class OutcomeUnknown(BackendUnavailable):
+    """A write left for Redmine but its outcome is not known (or not confirmed).
+
+    The user must look before retrying: the change may well have been saved.
+    """
+
+
+def without_credentials(url: str) -> str:
+    """`url` without `user:password@` (REDMINE_URL may carry basic auth), and without a
+    trailing slash: the form safe to show people."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment)).rstrip("/")
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """Whether the request surely never reached the server (no connection was made)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
 
 
 class TimeoutEngine(SyncEngine):
@@ -48,6 +85,20 @@ class TimeoutEngine(SyncEngine):
         kwargs["timeout"] = self.requests.get("timeout")
         return kwargs
 
+    def process_response(self, response: requests.Response) -> Any:
+        """Refuse an empty 200/201 to a GET or POST, which must carry JSON.
+
+        python-redmine turns an empty body into `True`, which then fails deep inside it as a
+        TypeError; here it is what it is, an unreadable answer.
+        """
+        if (
+            response.status_code in (200, 201)
+            and response.request.method in ("GET", "POST")
+            and not response.content.strip()
+        ):
+            raise rm.JSONDecodeError(response)
+        return super().process_response(response)
+
 
 @dataclass(frozen=True)
 class RedmineGateway:
@@ -56,13 +107,20 @@ class RedmineGateway:
     url: str
     key: str
     timeout: float = 10.0
+    # The base URL people are shown (links in Discord); None: `url` without its credentials.
+    public_url: str | None = None
     # One client per (thread, login), so connections are reused: Redmine's puma makes a new
     # connection wait ~200 ms while an idle one is open. Per thread, because the bot calls
     # from a thread pool and a requests Session is not meant to be shared across threads.
     _clients: threading.local = field(default_factory=threading.local, compare=False)
 
-    def __repr__(self) -> str:  # never show the key
-        return f"RedmineGateway(url={self.url!r}, timeout={self.timeout})"
+    def __repr__(self) -> str:  # never show the key, nor credentials in the URL
+        return f"RedmineGateway(url={self.link_url!r}, timeout={self.timeout})"
+
+    @property
+    def link_url(self) -> str:
+        """The base of every link shown to people: never carries credentials."""
+        return without_credentials(self.public_url or self.url)
 
     def api(self, as_login: str | None = None) -> Redmine:
         """A python-redmine client, acting as `as_login` when given (impersonation)."""
@@ -77,16 +135,25 @@ class RedmineGateway:
             clients[as_login] = Redmine(self.url, key=self.key, **options)
         return clients[as_login]
 
-    def call(self, action: Callable[[], T], *, what: str, as_login: str | None = None) -> T:
+    def call(
+        self,
+        action: Callable[[], T],
+        *,
+        what: str,
+        as_login: str | None = None,
+        check: str | None = None,
+    ) -> T:
         """Run `action` (which talks to Redmine), translating failures into UserErrors.
 
         `what` names the thing being done ("ticket 12", "the ticket list") for messages.
+        `check` is given for a write, and names where to look when its outcome is unknown
+        ("#12"): a lost answer then raises `OutcomeUnknown` saying so.
         """
         for attempt in range(1, CONFLICT_RETRIES + 1):
             try:
                 return action()
             except rm.ValidationError as exc:
-                message = str(exc).strip()
+                message = clip(str(exc).strip(), 300)
                 if message or attempt == CONFLICT_RETRIES:
                     raise Refused(
                         f"Redmine refused the change to {what}: {message or 'conflicting edit, try again'}."
@@ -96,33 +163,60 @@ class RedmineGateway:
             except rm.ResourceNotFoundError:
                 raise NotFound(f"Redmine has no {what}, or you may not see it.") from None
             except rm.ForbiddenError:
-                who = f"{as_login}" if as_login else "netbot's Redmine account"
+                who = clip(as_login, ECHO_LIMIT) if as_login else "netbot's Redmine account"
                 raise Refused(f"Redmine does not allow {who} to do that on {what}.") from None
             except rm.ImpersonateError:
                 raise Refused(
-                    f"Redmine refused to act as {as_login!r}: the login is unknown or locked."
+                    f"Redmine refused to act as {clip(as_login or '', ECHO_LIMIT)!r}: "
+                    "the login is unknown or locked."
                 ) from None
             except rm.AuthError:
                 raise BackendUnavailable(
                     "Redmine refused netbot's API key; an operator must check REDMINE_TOKEN."
                 ) from None
-            except (rm.ServerError, rm.UnknownError, rm.JSONDecodeError) as exc:
-                raise BackendUnavailable(
-                    f"Redmine failed while handling {what} ({type(exc).__name__}); nothing was changed."
-                ) from None
-            except requests.exceptions.JSONDecodeError:
+            except (rm.JSONDecodeError, requests.exceptions.JSONDecodeError):
+                if check:
+                    raise OutcomeUnknown(
+                        f"Redmine gave an unreadable answer for {what} after taking the change: "
+                        f"it was probably saved; check {check} before retrying."
+                    ) from None
                 raise BackendUnavailable(
                     f"Redmine gave an unreadable answer for {what}; try again later."
                 ) from None
-            except requests.Timeout:
+            except rm.UnknownError as exc:
+                status = exc.status_code
+                if check and status in GATEWAY_LOST:
+                    raise self._unknown(
+                        f"Redmine's gateway answered {status} for {what}", check
+                    ) from None
                 raise BackendUnavailable(
-                    f"Redmine did not answer within {self.timeout:g} s for {what}; try again later."
+                    f"Redmine failed while handling {what} (HTTP {status}); nothing was changed."
                 ) from None
-            except requests.RequestException:
+            except rm.ServerError:
+                # Redmine saves each change in one transaction, rolled back on a 500.
                 raise BackendUnavailable(
-                    f"Redmine is unreachable for {what}; try again later."
+                    f"Redmine failed while handling {what} (ServerError); nothing was changed."
                 ) from None
+            except requests.Timeout as exc:
+                message = f"Redmine did not answer within {self.timeout:g} s for {what}"
+                if check and not _never_sent(exc):
+                    raise self._unknown(message, check) from None
+                raise BackendUnavailable(f"{message}; try again later.") from None
+            except requests.RequestException as exc:
+                message = f"Redmine is unreachable for {what}"
+                if check and not _never_sent(exc):
+                    raise self._unknown(f"{message} (the connection broke)", check) from None
+                done = "nothing was changed, " if check else ""
+                raise BackendUnavailable(f"{message}; {done}try again later.") from None
         raise AssertionError("unreachable")  # the loop either returns or raises
+
+    @staticmethod
+    def _unknown(message: str, check: str) -> OutcomeUnknown:
+        """The error for a write that left but whose answer was lost."""
+        return OutcomeUnknown(
+            f"{message}, after the change was sent: it may or may not have been saved; "
+            f"check {check} before retrying."
+        )
 
     def check_impersonation(self) -> str:
         """Return the key owner's login; raise unless the key can impersonate (is an admin)."""

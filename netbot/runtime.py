@@ -2,20 +2,61 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from netbot.config import NetbotConfig
 from netbot.db import Database
-from netbot.health import Health
+from netbot.health import DatabaseProbe, Health
 from netbot.metrics import Metrics
 from netbot.secrets import Secrets
+
+T = TypeVar("T")
+
+THREADS_PER_BACKEND = 4
+
+
+class Workers:
+    """Threads for blocking calls, a small pool per backend ("database", "redmine", ...).
+
+    With one shared pool (asyncio's default), a slow backend soon holds every thread and
+    calls to the healthy ones queue behind it. Separate pools bound what each backend can
+    take: a stuck Redmine delays Redmine calls only.
+    """
+
+    def __init__(self, threads_per_backend: int = THREADS_PER_BACKEND) -> None:
+        self.threads_per_backend = threads_per_backend
+        self._pools: dict[str, ThreadPoolExecutor] = {}
+
+    async def run(self, backend: str, call: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """`call(*args, **kwargs)` on one of `backend`'s threads, like `asyncio.to_thread`."""
+        pool = self._pools.get(backend)
+        if pool is None:
+            pool = ThreadPoolExecutor(
+                max_workers=self.threads_per_backend, thread_name_prefix=f"netbot-{backend}"
+            )
+            self._pools[backend] = pool
+        context = contextvars.copy_context()
+        job = functools.partial(context.run, call, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(pool, job)
+
+    def close(self) -> None:
+        """Stop taking work; calls still running in a backend are abandoned, not waited for."""
+        for pool in self._pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 @dataclass
 class Runtime:
     """Configuration, secrets and the long-lived services, passed to the bot factory.
 
-    Cogs reach it as `bot.runtime`; domain functions take only the parts they need.
+    Cogs reach it as `bot.runtime`; domain functions take only the parts they need. Blocking
+    calls go through `workers`, the database health through `database_probe`.
     """
 
     config: NetbotConfig
@@ -23,3 +64,14 @@ class Runtime:
     database: Database
     health: Health = field(default_factory=Health)
     metrics: Metrics = field(default_factory=Metrics)
+    workers: Workers = field(default_factory=Workers)
+    database_probe: DatabaseProbe = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.database_probe = DatabaseProbe(self.database.ping)
+
+    def close(self) -> None:
+        """Release the threads and the database connections."""
+        self.database_probe.close()
+        self.workers.close()
+        self.database.close()

@@ -7,6 +7,7 @@ and never reach a log line: `Secret` hides its value in `repr` and `str`.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -14,6 +15,40 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 DEFAULT_DISCORD_API_BASE_URL = "https://discord.com/api/v{API_VERSION}"
+
+MASK = "***"
+
+# Credentials that travel inside text a library may print (an error, a URL, a header dump),
+# whether or not they are one of netbot's own secrets: the bot also relays other people's
+# tokens (impersonation, proxies), and a header is a secret by its name alone.
+_CREDENTIALS = (
+    # https://user:password@host
+    re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+(?P<tail>@)", re.IGNORECASE),
+    # ?key=..., &token=..., password=...
+    re.compile(
+        r"(?P<head>\b(?:api[_-]?key|key|token|access_token|password|passwd|secret)=)"
+        r"[^\s&\"']+(?P<tail>)",
+        re.IGNORECASE,
+    ),
+    # Authorization: Bearer x, 'X-Redmine-API-Key': 'x', "X-Api-Key": "x", Token x (NetBox)
+    re.compile(
+        r"(?P<head>\b(?:proxy-)?(?:authorization|x-redmine-api-key|x-api-key|api-key|x-auth-token"
+        r"|cookie)['\"]?\s*[:=]\s*['\"]?(?:(?:bearer|basic|token|digest)\s+)?)"
+        r"[^\s'\",;}]+(?P<tail>)",
+        re.IGNORECASE,
+    ),
+    # a bearer token quoted on its own
+    re.compile(r"(?P<head>\bBearer\s+)[A-Za-z0-9._~+/=-]+(?P<tail>)"),
+    # Slack tokens: xoxb-, xoxp-, xoxa-, xoxr-, xoxs-, xapp-
+    re.compile(r"(?P<head>\b(?:xox[abeoprs]|xapp)-)[A-Za-z0-9-]+(?P<tail>)"),
+)
+
+
+def mask_credentials(text: str) -> str:
+    """`text` with every credential-looking value (in URLs, parameters, headers) masked."""
+    for pattern in _CREDENTIALS:
+        text = pattern.sub(rf"\g<head>{MASK}\g<tail>", text)
+    return text
 
 
 class Secret:

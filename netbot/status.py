@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from netbot.text import outside
+
 AUTOCOMPLETE_LIMIT = 25
+# How much of an unknown command name typed by the user is echoed back.
+ECHO_LIMIT = 100
 
 
 def status_lines(snapshot: dict[str, Any], cogs: list[str]) -> list[str]:
@@ -35,7 +39,7 @@ def command_help(commands: dict[str, tuple[str, list[str]]], name: str) -> str:
     key = name.strip().lstrip("/")
     if key not in commands:
         known = ", ".join(f"/{n}" for n in sorted(commands))
-        return f"There is no command /{key}. Commands: {known}"
+        return f"There is no command /{outside(key, ECHO_LIMIT)}. Commands: {known}"
     description, options = commands[key]
     usage = " ".join(f"<{o}>" for o in options)
     return f"/{key} {usage}".rstrip() + f"\n{description}"

@@ -53,3 +53,23 @@ def outside(text: str, limit: int | None = None) -> str:
     if limit is not None:
         text = clip(text, limit)
     return quiet(escape_markdown(text))
+
+
+def terminal_safe(text: str, keep_newlines: bool = False) -> str:
+    """Text from outside made harmless to print on a terminal, with nothing hidden.
+
+    A terminal obeys control characters: ESC and C1 start sequences that recolour, clear or
+    retitle the screen or write the clipboard (OSC 52), a bare CR or a backspace overwrites
+    what was printed, a BiDi control reorders a line. Tabs and line breaks become spaces
+    (line breaks stay when `keep_newlines`; CRLF is one break); every other C0/C1 control,
+    DEL, BiDi control and line/paragraph separator is shown as a visible `\\uXXXX` escape,
+    so the reader sees it was there. Those are JSON's own escapes, so JSON text passed through
+    this with `keep_newlines` still decodes to the exact original.
+    """
+    text = text.replace("\r\n", "\n")
+    text = re.sub(r"[\t\r]" if keep_newlines else r"[\t\r\n]", " ", text)
+    return re.sub(
+        r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]",
+        lambda m: f"\\u{ord(m.group()):04x}",
+        text,
+    )

@@ -1,49 +1,52 @@
 """The HTTP side door: /healthz for orchestrators and uptime checks, /metrics for Prometheus.
 
-It runs on the bot's own event loop, so nothing here may block: the database ping goes to a
-worker thread and is given up on after a timeout.
+It runs on the bot's own event loop, so nothing here may block: the database health comes
+from a `DatabaseProbe`, which pings on a thread of its own, one ping at a time, shares the
+answer and gives up after a timeout. Malformed requests (scanners, TLS spoken to a plain
+port, broken clients) cost one log line each.
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.log import server_logger
 
-from netbot.health import Health
+from netbot.health import DatabaseProbe, Health, short_error
 from netbot.metrics import CONTENT_TYPE, Metrics
 
 log = logging.getLogger(__name__)
 
-DbPing = Callable[[], bool | Awaitable[bool]]
-
-DB_PING_TIMEOUT_SECONDS = 5.0
-
 HEALTH_KEY = web.AppKey("health", Health)
 METRICS_KEY = web.AppKey("metrics", Metrics)
-DB_PING_KEY: web.AppKey[DbPing] = web.AppKey("db_ping")
-DB_PING_TIMEOUT_KEY = web.AppKey("db_ping_timeout", float)
+DB_PROBE_KEY = web.AppKey("db_probe", DatabaseProbe)
 
 
-def create_app(
-    health: Health,
-    metrics: Metrics,
-    db_ping: DbPing,
-    db_ping_timeout: float = DB_PING_TIMEOUT_SECONDS,
-) -> web.Application:
-    """The side-door application.
+class OneLineBadRequests(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """aiohttp's server logger, logging a malformed request as one line, not a traceback.
 
-    `db_ping` may be a plain (blocking) or an async callable; a ping slower than
-    `db_ping_timeout` seconds counts as an unreachable database.
+    Anyone can send bytes to an open port; the parser's traceback tells an operator nothing
+    and a scanner would fill the log with them. Errors in netbot's own handlers keep theirs.
     """
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info")
+        if isinstance(error, HttpProcessingError):
+            kwargs["exc_info"] = None
+            msg, args = f"{msg}: %s", (*args, short_error(f"{type(error).__name__}: {error}"))
+            level = min(level, logging.WARNING)
+        super().log(level, msg, *args, **kwargs)
+
+
+def create_app(health: Health, metrics: Metrics, database: DatabaseProbe) -> web.Application:
+    """The side-door application; `database` answers whether the database is reachable."""
     app = web.Application()
     app[HEALTH_KEY] = health
     app[METRICS_KEY] = metrics
-    app[DB_PING_KEY] = db_ping
-    app[DB_PING_TIMEOUT_KEY] = db_ping_timeout
+    app[DB_PROBE_KEY] = database
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
     return app
@@ -52,7 +55,7 @@ def create_app(
 async def start_http(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
     """Serve `app` on host:port and return the runner and the bound port (useful with port 0)."""
     # No access log: Prometheus and uptime checks would fill it with the same two lines.
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, logger=OneLineBadRequests(server_logger))
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     try:
@@ -70,28 +73,8 @@ async def stop_http(runner: web.AppRunner) -> None:
     await runner.cleanup()
 
 
-async def database_reachable(db_ping: DbPing) -> bool:
-    """Run `db_ping` without blocking the loop; an error counts as unreachable."""
-    try:
-        if inspect.iscoroutinefunction(db_ping):
-            result = await db_ping()
-        else:
-            result = await asyncio.to_thread(db_ping)
-            if inspect.isawaitable(result):
-                result = await result
-    except Exception as error:
-        log.warning("database ping failed: %s", type(error).__name__)
-        return False
-    return bool(result)
-
-
 async def _healthz(request: web.Request) -> web.Response:
-    try:
-        async with asyncio.timeout(request.app[DB_PING_TIMEOUT_KEY]):
-            reachable = await database_reachable(request.app[DB_PING_KEY])
-    except TimeoutError:
-        log.warning("database ping timed out")
-        reachable = False
+    reachable = await request.app[DB_PROBE_KEY].reachable()
     body = request.app[HEALTH_KEY].snapshot(database_reachable=reachable)
     return web.json_response(body, status=200 if body["status"] == "ok" else 503)
 

@@ -38,6 +38,13 @@ def stamp(moment: dt.datetime, *, zulu: bool | None = None) -> str:
     return text.replace("+00:00", "Z") if (next(_zulu) if zulu is None else zulu) else text
 
 
+def moment(text: str) -> dt.datetime:
+    """`updatedAt` as the database orders it; unlike `parse_time`, a moment beyond UTC's
+    range (year 9999 with a negative offset) is still ordered, as PostgreSQL would."""
+    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
 def make_event(updated_at: dt.datetime | str, **fields: Any) -> dict[str, Any]:
     """A minimal event (override or add any key); `updatedAt` text mixes Z and +00:00."""
     updated = stamp(updated_at) if isinstance(updated_at, dt.datetime) else updated_at
@@ -117,7 +124,7 @@ class FakeKontur:
         """Add (or replace, by eventId) an event; safe to call while the bot polls."""
         events = self.feeds.setdefault(feed, [])
         events[:] = [e for e in events if e["eventId"] != event["eventId"]] + [event]
-        events.sort(key=lambda e: parse_time(e["updatedAt"]))
+        events.sort(key=lambda e: moment(e["updatedAt"]))
         self.added_at[event["eventId"]] = time.monotonic()
         return event
 
@@ -236,7 +243,7 @@ class FakeKontur:
             events = events[::-1]
         if after is not None:
             later = (lambda t: t > after) if order == "ASC" else (lambda t: t < after)
-            events = [e for e in events if later(parse_time(e["updatedAt"]))]
+            events = [e for e in events if later(moment(e["updatedAt"]))]
         page = events[:limit]
         if not page:
             return await self._answer(record, web.Response(status=204))

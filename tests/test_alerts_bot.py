@@ -24,6 +24,7 @@ from tests.alert_events import details, make_event
 from tests.fake_kontur import FakeKontur
 from tests.fake_usgs import FakeUsgs
 from tests.fakediscord import FakeDiscord, FakeMessage, run_bot
+from tests.fakediscord.permissions import DEFAULT_BOT
 
 START = dt.datetime(2025, 3, 14, 12, 0, 0, tzinfo=dt.UTC)
 POLL = 60
@@ -180,11 +181,11 @@ async def test_new_event_is_posted_as_an_embed_without_pings(world: Harness) -> 
     assert (
         embed["url"] == "https://disaster.ninja/active/?event=00000000-0000-4000-8000-0000000000aa"
     )
-    assert embed["description"].splitlines() == [
+    assert embed["description"].splitlines() == [  # escaped; Discord shows the plain text
         "A synthetic event.",
         "Total population: 2,150 people on 7.35 km².",
-        "Forest area: 38.2 km² (currently), 61.9 km² (from beginning).",
-        "Wildfire days in last year: 4 (episode), 11 (event).",
+        r"Forest area: 38.2 km² \(currently\), 61.9 km² \(from beginning\).",
+        r"Wildfire days in last year: 4 \(episode\), 11 \(event\).",
     ]
     assert world.engine.today.notified == 1
 
@@ -396,3 +397,231 @@ async def test_a_post_failing_mid_poll_loses_and_repeats_nothing(world: Harness)
         await world.next_poll()
         assert world.runtime.health.snapshot(True)["backends"]["discord"]["failing"] is False
     assert [p.embeds[0]["url"][-2:] for p in world.posts()] == ["f1", "f2", "f3"]
+
+
+# -- Trust (issue 7): feed content is data, never control ---------------------------------------
+
+
+def urls(world: Harness) -> list[str]:
+    """The last two characters of each alert's event id, oldest first."""
+    return [p.embeds[0]["url"][-2:] for p in world.posts()]
+
+
+async def test_feed_text_cannot_form_markdown_in_alerts_or_the_digest(world: Harness) -> None:
+    evil_name = "Flood](https://evil.example) [**Click**"
+    world.clock._now = dt.datetime(2025, 3, 15, 17, 59, tzinfo=dt.UTC)
+    world.kontur.add_event(severe("00000000-0000-4000-8000-000000000001", -60 * 24))
+    async with running(world):
+        world.kontur.add_event(
+            make_event(
+                "00000000-0000-4000-8000-0000000000d1", current_severity="MODERATE",
+                population=10, name=evil_name, updated_at=dt.datetime(2025, 3, 15, 9, 0, tzinfo=dt.UTC),
+            )
+        )  # fmt: skip
+        await world.next_poll()  # 18:00: the digest lists it by name
+        [digest] = world.posts()
+        world.kontur.add_event(
+            make_event(
+                "00000000-0000-4000-8000-0000000000e1", name=evil_name, version=2,
+                description="[Reset your password](https://evil.example) <@123> @here",
+                updated_at=dt.datetime(2025, 3, 15, 18, 0, 30, tzinfo=dt.UTC),
+            )
+        )  # fmt: skip
+        await world.next_poll()
+        [_, alert] = world.posts()
+    escaped = r"Flood\]\(https://evil.example\) \[\*\*Click\*\*"
+    assert digest.embeds[0]["description"] == (
+        f"1. [{escaped}](https://disaster.ninja/active/?event=00000000-0000-4000-8000-0000000000d1)"
+    )
+    assert alert.embeds[0]["title"] == f"[Update] {escaped}"
+    assert alert.embeds[0]["description"].splitlines()[0] == (
+        r"\[Reset your password\]\(https://evil.example\) \<@123\> @" "\u200bhere"
+    )
+
+
+def malformed_events() -> list[dict[str, Any]]:
+    """One event per way a feed element can be broken, each updated a second apart."""
+    broken: list[dict[str, Any]] = []
+    for n, (where, key, value) in enumerate(
+        [
+            ("episode", "population", "lots"),  # a string population
+            ("event", "version", [2]),  # a list version
+            ("event", "episodes", {"0": {}}),  # an object for episodes
+            ("event", "description", {"text": "x"}),  # an object for a description
+            ("episode", "populatedAreaKm2", "wide"),  # a non-numeric area
+            ("episode", "population", 10**400),  # a 400-digit integer
+            ("event", "eventId", "00000000-0000-4000-8000-" + "0" * 2988 + "99"),  # too long
+        ],
+        start=1,
+    ):
+        event = severe(f"00000000-0000-4000-8000-0000000000b{n}", -n / 60)
+        if where == "episode":
+            event["episodes"][0]["episodeDetails"][key] = value
+        else:
+            event[key] = value
+        broken.append(event)
+    return broken
+
+
+async def test_malformed_events_are_skipped_and_the_next_posted_across_a_restart(
+    world: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.kontur.add_event(severe("00000000-0000-4000-8000-000000000001", 30))
+    async with running(world):
+        for event in malformed_events():
+            world.kontur.add_event(event)
+        world.kontur.add_event(severe("00000000-0000-4000-8000-0000000000a1", -0.5))
+        with caplog.at_level(logging.WARNING, logger="netbot.alerts"):
+            await world.next_poll()
+        assert urls(world) == ["a1"]
+        assert world.engine.today.problems == 7
+        assert world.runtime.health.snapshot(True)["backends"]["kontur"]["failing"] is False
+    problems = [r.getMessage() for r in caplog.records if "ignored" in r.getMessage()]
+    assert len(problems) == 7, problems
+    world.kontur.add_event(severe("00000000-0000-4000-8000-0000000000a2", -2))
+    await world.clock.advance(600)
+    async with running(world):  # a new bot on the same database: the bad events stay behind
+        pass
+    assert urls(world) == ["a1", "a2"]
+    saved = alert_state.load(world.runtime.database).cursors["kontur-public"]
+    assert saved == START + dt.timedelta(minutes=2)
+
+
+async def test_a_post_discord_refuses_is_skipped_and_the_next_posted(
+    world: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.kontur.add_event(severe("00000000-0000-4000-8000-000000000001", 30))
+    async with running(world):
+        world.kontur.add_event(severe("00000000-0000-4000-8000-0000000000r1", -0.2))
+        world.kontur.add_event(severe("00000000-0000-4000-8000-0000000000r2", -0.4))
+        world.fake.fail_next(
+            "POST", "/channels/{channel_id}/messages", 400,
+            body={"message": "Invalid Form Body", "code": 50035},
+        )  # fmt: skip
+        with caplog.at_level(logging.WARNING, logger="netbot.alerts"):
+            await world.next_poll()
+            await world.next_poll()  # the refused one is not tried again
+        assert urls(world) == ["r2"]
+        assert world.runtime.health.snapshot(True)["backends"]["discord"]["failing"] is False
+    [line] = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert "00000000-0000-4000-8000-0000000000r1" in line and "HTTP 400" in line
+
+
+async def test_a_missing_permission_is_logged_once_naming_it_and_nothing_is_lost(
+    world: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.kontur.add_event(severe("00000000-0000-4000-8000-000000000001", 30))
+    async with running(world):
+        world.fake.deny_bot("send_messages")
+        world.kontur.add_event(severe("00000000-0000-4000-8000-0000000000p1", -0.2))
+        with caplog.at_level(logging.ERROR, logger="netbot.alerts"):
+            await world.next_poll()
+            await world.next_poll()
+        assert urls(world) == []
+        assert world.runtime.health.snapshot(True)["backends"]["discord"]["failing"] is True
+        world.fake.set_role_permissions(world.fake.bot_role(), DEFAULT_BOT)
+        await world.next_poll()
+        assert urls(world) == ["p1"]
+    [line] = [r.getMessage() for r in caplog.records if "discord is failing" in r.getMessage()]
+    assert "Send Messages" in line
+
+
+async def test_a_far_future_event_neither_silences_the_feed_nor_stops_polling(
+    world: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.kontur.add_event(severe("00000000-0000-4000-8000-000000000001", 30))
+    async with running(world):
+        for suffix, stamp in (
+            ("z1", "9999-12-31T23:59:59.999Z"),
+            ("z2", "9999-12-31T23:00:00-05:00"),
+        ):
+            world.kontur.add_event(
+                make_event(f"00000000-0000-4000-8000-0000000000{suffix}", updated_at=stamp)
+            )
+        world.kontur.add_event(severe("00000000-0000-4000-8000-0000000000a1", -0.5))
+        with caplog.at_level(logging.WARNING, logger="netbot.alerts"):
+            await world.next_poll()
+            await world.next_poll()
+        cursor = world.engine.state.cursors["kontur-public"]
+        assert cursor <= world.clock.now() + dt.timedelta(minutes=10)
+        world.kontur.add_event(severe("00000000-0000-4000-8000-0000000000a2", -3))
+        await world.next_poll()
+        assert world.runtime.health.snapshot(True)["backends"]["kontur"]["failing"] is False
+    assert urls(world) == ["a1", "a2"]
+    z1, z2 = [r.getMessage() for r in caplog.records if "ignored event" in r.getMessage()]
+    assert "z1: updatedAt 9999-12-31T23:59:59.999Z is ahead of now" in z1  # logged once each
+    assert "z2: no valid updatedAt" in z2 and "out of range" in z2
+    assert alert_state.load(world.runtime.database).cursors[
+        "kontur-public"
+    ] == START + dt.timedelta(minutes=3)
+
+
+async def test_the_first_start_ignores_a_far_future_event(world: Harness) -> None:
+    world.kontur.add_event(severe("00000000-0000-4000-8000-000000000001", 30))
+    world.kontur.add_event(
+        make_event("00000000-0000-4000-8000-0000000000z1", updated_at="9999-12-31T23:59:59.999Z")
+    )
+    async with running(world):
+        assert world.engine.state.cursors["kontur-public"] == START - dt.timedelta(minutes=30)
+
+
+async def test_a_failed_save_leaves_memory_as_saved_and_repeats_no_post(
+    world: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.kontur.add_event(severe("00000000-0000-4000-8000-000000000001", 30))
+    async with running(world):
+        saved = world.engine.state
+        database = world.runtime.database
+        real_set_state = database.set_state
+
+        def unavailable(*args: Any) -> None:
+            raise OSError("database is down")
+
+        monkeypatch.setattr(database, "set_state", unavailable)
+        world.kontur.add_event(severe("00000000-0000-4000-8000-0000000000s1", -0.5))
+        await world.next_poll()  # posted, but the save fails
+        assert urls(world) == ["s1"]
+        assert world.engine.state == saved == alert_state.load(database)
+        await world.next_poll()  # still down: nothing is posted again
+        monkeypatch.setattr(database, "set_state", real_set_state)
+        await world.next_poll()
+        assert "00000000-0000-4000-8000-0000000000s1" in world.engine.state.last_notified
+    assert urls(world) == ["s1"]
+    assert alert_state.load(world.runtime.database) == world.engine.state
+
+
+def usgs_quake_with_ids(preferred: str) -> dict[str, Any]:
+    """One quake as USGS reports it: several network ids, `preferred` the feature's id."""
+    feature = usgs_feature(preferred, START - dt.timedelta(minutes=3), 6.8, "orange", -0.93, 119.84)
+    feature["properties"]["ids"] = ",at00qdlek0,pt20199000,us7000aq3e,"
+    return feature
+
+
+async def test_usgs_quake_announced_once_when_its_preferred_id_changes(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    async with usgs_world(fake_discord, tmp_path) as (world, usgs):
+        usgs.set_features([usgs_quake_with_ids("us7000aq3e")])
+        async with running(world):
+            usgs.set_features([usgs_quake_with_ids("at00qdlek0")])
+            await world.next_poll()
+        usgs.set_features([usgs_quake_with_ids("pt20199000")])
+        async with running(world):  # the saved state knows every id too
+            pass
+    assert len(world.posts()) == 1
+
+
+async def test_a_page_without_episodes_is_one_warning_not_silent_skips(
+    world: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.kontur.add_event(severe("00000000-0000-4000-8000-000000000001", 30))
+    async with running(world):
+        for suffix in ("n1", "n2"):
+            bare = severe(f"00000000-0000-4000-8000-0000000000{suffix}", -0.5)
+            bare["episodes"] = []
+            world.kontur.add_event(bare)
+        with caplog.at_level(logging.WARNING, logger="netbot.alerts"):
+            await world.next_poll()
+    assert world.posts() == []
+    [line] = [r.getMessage() for r in caplog.records if "episode" in r.getMessage()]
+    assert "none of the page's 2 event(s) carries an episode" in line

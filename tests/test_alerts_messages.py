@@ -18,6 +18,7 @@ from netbot.alerts.messages import (
     number,
     rows,
 )
+from netbot.text import outside
 from tests.alert_events import event
 
 LINK = "https://disaster.ninja/active/?event={}"
@@ -282,7 +283,7 @@ def test_as_text_has_the_link_description_and_every_row():
     lines = text.split("\n")
     assert lines[0] == f"[[Update] Cyclone MARLO]({LINK.format(ev.event_id)})"
     assert lines[1] == "Winds of 120 km/h."
-    assert lines[2:] == rows(ev)
+    assert lines[2:] == [outside(row) for row in rows(ev)]  # Markdown-escaped, as all feed data
     assert len(lines[2:]) == 3
 
 

@@ -76,5 +76,6 @@ async def test_netbot_connects_serves_healthz_and_stops_cleanly_on_sigterm(
     log = stderr.decode()
     assert process.returncode == 0, log
     assert "shut down cleanly" in log
+    assert "Traceback" not in log and "never retrieved" not in log, log
     assert "fake-token-for-the-fake-discord" not in log
     assert (tmp_path / "data" / "netbot.sqlite3").is_file()

@@ -109,10 +109,12 @@ class Ops(commands.Cog):
             await message.create_thread(name=message.content.removeprefix("discuss "))
 
 
-def make_bot(**options: Any) -> discord.Bot:
-    """One bot per test: slash commands in a cog are shared by every instance of the class."""
-    intents = discord.Intents.default()
-    intents.message_content = True
+def make_bot(intents: discord.Intents | None = None, **options: Any) -> discord.Bot:
+    """One bot per test: slash commands in a cog are shared by every instance of the class.
+    By default it asks for the message_content intent (the fake's application has it)."""
+    if intents is None:
+        intents = discord.Intents.default()
+        intents.message_content = True
     bot = discord.Bot(
         intents=intents,
         guild_ready_timeout=0.05,

@@ -71,7 +71,7 @@ def test_request_replaces_earlier_pending_request(db: Database) -> None:
 
 def test_approve_sets_status_and_decider(db: Database) -> None:
     requested = links.request_link(db, USER, "alice")
-    link = links.approve_link(db, USER, ADMIN)
+    link = links.approve_link(db, USER, ADMIN, requested.request_id)
     assert link.approved
     assert link.status == "approved"
     assert link.redmine_login == "alice"
@@ -84,31 +84,31 @@ def test_approve_sets_status_and_decider(db: Database) -> None:
 
 def test_approve_without_request_is_not_found(db: Database) -> None:
     with pytest.raises(NotFound, match="no pending link request") as raised:
-        links.approve_link(db, USER, ADMIN)
+        links.approve_link(db, USER, ADMIN, "0" * 16)
     assert "<@" not in raised.value.message
     assert links.get_link(db, USER) is None
 
 
 def test_approve_twice_is_not_found_and_keeps_the_first_decision(db: Database) -> None:
-    links.request_link(db, USER, "alice")
-    first = links.approve_link(db, USER, ADMIN)
+    requested = links.request_link(db, USER, "alice")
+    first = links.approve_link(db, USER, ADMIN, requested.request_id)
     with pytest.raises(NotFound):
-        links.approve_link(db, USER, OTHER_USER)
+        links.approve_link(db, USER, OTHER_USER, requested.request_id)
     assert links.get_link(db, USER) == first
 
 
 def test_deny_deletes_pending_request(db: Database) -> None:
-    links.request_link(db, USER, "alice")
-    links.deny_link(db, USER, ADMIN)
+    requested = links.request_link(db, USER, "alice")
+    links.deny_link(db, USER, ADMIN, requested.request_id)
     assert links.get_link(db, USER) is None
     with pytest.raises(NotFound, match="no pending link request"):
-        links.deny_link(db, USER, ADMIN)
+        links.deny_link(db, USER, ADMIN, requested.request_id)
 
 
 def test_deny_leaves_an_approved_link_alone(db: Database) -> None:
-    links.set_link(db, USER, "alice", ADMIN)
+    approved = links.set_link(db, USER, "alice", ADMIN)
     with pytest.raises(NotFound):
-        links.deny_link(db, USER, ADMIN)
+        links.deny_link(db, USER, ADMIN, approved.request_id)
     assert links.approved_login(db, USER) == "alice"
 
 
@@ -131,8 +131,8 @@ def test_set_link_replaces_pending_request_and_old_link(db: Database) -> None:
 
 
 def test_rerequest_same_login_after_approval_keeps_link(db: Database) -> None:
-    links.request_link(db, USER, "alice")
-    approved = links.approve_link(db, USER, ADMIN)
+    requested = links.request_link(db, USER, "alice")
+    approved = links.approve_link(db, USER, ADMIN, requested.request_id)
     assert links.request_link(db, USER, " alice ") == approved
     assert links.get_link(db, USER) == approved
 
@@ -147,7 +147,7 @@ def test_rerequest_other_login_after_approval_needs_new_approval(db: Database) -
         None,
     )
     assert links.approved_login(db, USER) is None
-    assert links.approve_link(db, USER, ADMIN).redmine_login == "alicia"
+    assert links.approve_link(db, USER, ADMIN, link.request_id).redmine_login == "alicia"
     assert links.approved_login(db, USER) == "alicia"
 
 

@@ -105,7 +105,7 @@ async def test_show_autocompletes_and_renders_the_ticket(world: World) -> None:
     reply = await answer(world, "ticket show", {"ticket": 1})
     embed = reply.embeds[0]
     assert reply.ephemeral
-    assert embed["title"] == "#1 Disk full on db-1"
+    assert embed["title"] == "#1 Disk full on db\\-1"  # Redmine's text is shown as text
     assert embed["url"].endswith("/issues/1")
     facts = {f["name"]: f["value"] for f in embed["fields"]}
     assert facts["Status"] == "In Progress"
@@ -146,13 +146,15 @@ async def test_list_pages_with_buttons(world: World) -> None:
     for _ in range(3):
         world.new_ticket(assigned_to_id=world.server.user_id("alice"))
     first = await answer(world, "ticket list")
-    assert first.embeds[0]["title"] == "My and my teams' tickets (open)"
+    assert first.embeds[0]["title"] == "My and my teams' tickets \\(open\\)"
     footer = first.embeds[0]["footer"]["text"]
     total = int(re.search(r"· (\d+) ticket", footer).group(1))
     assert total >= 5 and footer.startswith("Page 1 of ")
-    assert first.component("tickets:page:me::open:0")["disabled"] is True
-    next_id = "tickets:page:me::open:2"
-    click = await world.fake.click(first, next_id)
+    ids = {label: custom_id for custom_id, label in first.buttons.items()}
+    key = world.cog.pages.key("me", "", "open")
+    assert ids == {"Previous": f"tickets:page:{key}:0", "Next": f"tickets:page:{key}:2"}
+    assert first.component(ids["Previous"])["disabled"] is True
+    click = await world.fake.click(first, ids["Next"])
     await click.response()
     await world.fake.wait_until(
         lambda: first.embeds[0]["footer"]["text"].startswith("Page 2 of "),
@@ -165,8 +167,8 @@ async def test_writes_act_as_the_linked_person(world: World) -> None:
     ticket = world.new_ticket()
     progress = await answer(world, "ticket progress", {"ticket": ticket})
     assert progress.ephemeral
-    assert "status: New -> In Progress" in progress.content
-    assert "assignee: nobody -> Alice Anders" in progress.content
+    assert "status: New \\-\\> In Progress" in progress.content
+    assert "assignee: nobody \\-\\> Alice Anders" in progress.content
 
     await answer(world, "ticket note", {"ticket": ticket, "text": "Rebooted it @everyone"})
     await answer(world, "ticket collaborate", {"ticket": ticket})
@@ -176,7 +178,7 @@ async def test_writes_act_as_the_linked_person(world: World) -> None:
     )
     await answer(world, "ticket assign", {"ticket": ticket, "user": "bob"})
     resolved = await answer(world, "ticket resolve", {"ticket": ticket})
-    assert "status: In Progress -> Resolved" in resolved.content
+    assert "status: In Progress \\-\\> Resolved" in resolved.content
 
     issue = world.redmine.issue.get(ticket, include=["journals", "watchers"])
     assert issue.status.name == "Resolved"
@@ -226,16 +228,20 @@ async def test_unlinked_people_are_told_how_to_link_and_admins_approve(world: Wo
         world.fake.channel, lambda m: "asks to act as" in m.content
     )
     assert request.allowed_mentions == {"parse": []}
-    approve = f"tickets:link:approve:{world.stranger['id']}"
+    pending = links.get_link(world.runtime.database, int(world.stranger["id"]))
+    approve = f"tickets:link:approve:{world.stranger['id']}:{pending.request_id}"
+    assert request.buttons[approve] == "Approve"
 
     not_admin = await world.fake.click(request, approve, user=world.stranger)
     assert "Only admins" in (await not_admin.message()).content
-    decided = await world.fake.click(request, approve, user=world.boss)
-    edited = await decided.response()
-    assert "may now act as Redmine user `bob`" in edited["data"]["content"]
+    await world.fake.click(request, approve, user=world.boss)
+    await world.fake.wait_until(
+        lambda: "may now act as Redmine user `bob`" in request.content, "the approval"
+    )
+    assert request.components == []
 
     listed = await answer(world, "ticket list", user=world.stranger)
-    assert listed.embeds[0]["title"] == "My and my teams' tickets (open)"
+    assert listed.embeds[0]["title"] == "My and my teams' tickets \\(open\\)"
     assert links.approved_login(world.runtime.database, int(world.stranger["id"])) == "bob"
 
     gone = await answer(world, "ticket unlink", {"member": world.stranger}, user=world.alice)
@@ -324,7 +330,7 @@ async def test_commands_are_acknowledged_in_time_when_redmine_is_slow(
     assert first["type"] == 5  # deferred: "netbot is thinking..."
     assert acknowledged < 3.0
     assert answered >= 5.0
-    assert reply.embeds[0]["title"] == "#1 Disk full on db-1"
+    assert reply.embeds[0]["title"] == "#1 Disk full on db\\-1"
 
 
 async def test_locked_and_outsider_logins_are_refused(world: World) -> None:
@@ -392,7 +398,7 @@ async def test_thread_refused_by_redmine_leaves_no_thread_behind(
 
 async def test_ticket_option_takes_numbers_and_choice_names_only(world: World) -> None:
     by_name = await answer(world, "ticket show", {"ticket": "#1 Disk full on db-1"})
-    assert by_name.embeds[0]["title"] == "#1 Disk full on db-1"
+    assert by_name.embeds[0]["title"] == "#1 Disk full on db\\-1"
     words = await answer(world, "ticket show", {"ticket": "disk full"})
     assert words.ephemeral
     assert words.content.startswith("'disk full' is not a ticket number")

@@ -190,8 +190,13 @@ def test_new_creates_and_show_displays(cli: Any, api: Redmine, redmine: RedmineS
     assert text.out.startswith(f"#{created['id']} {subject}\n")
     assert "Priority: High" in text.out and "Assignee: ops-team" in text.out
 
-    as_text = cli("new", f"plain {unique()}")
+    plain = f"plain {unique()}"
+    as_text = cli("new", plain)
     assert as_text.code == 0 and as_text.out.startswith("Created:\n#")
+    again = cli("new", plain)  # a retry after a lost answer: the same ticket, said so
+    assert again.code == 0
+    assert again.out.startswith("Already created a moment ago (not created twice):\n#")
+    assert again.out.splitlines()[1] == as_text.out.splitlines()[1]
 
 
 def test_no_arguments_lists_new_tickets_of_me_and_my_teams(cli: Any, ticket: Any) -> None:
@@ -331,9 +336,13 @@ def test_workflow_refusal_changes_nothing(
     assert len(after.journals) == len(before.journals) and after.updated_on == before.updated_on
 
 
-def test_closed_ticket_and_bad_due_date_are_refused(cli: Any, ticket: Any, api: Redmine) -> None:
+def test_closed_ticket_is_refused_and_a_bad_due_date_is_a_usage_error(
+    cli: Any, ticket: Any, api: Redmine
+) -> None:
     n = ticket()
-    cli(n, "due", "tomorrow").refused("not a date", "YYYY-MM-DD")
+    bad_due = cli(n, "due", "tomorrow")  # checked before Redmine is asked anything
+    assert bad_due.code == 2 and bad_due.out == ""
+    bad_due.one_error_line("not a date", "YYYY-MM-DD")
     assert getattr(api.issue.get(n), "due_date", None) is None
     api.issue.update(n, status_id=STATUS["Closed"])
     cli(n, "progress").refused("closed")

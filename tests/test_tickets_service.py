@@ -273,9 +273,9 @@ def test_create_as_the_actor_with_tracker_priority_team(
     service: TicketService, catalog: Catalog, admin: Redmine, ids: dict[str, int]
 ) -> None:
     subject = f"Router {uuid.uuid4().hex[:6]} reboots"
-    created = service.create(
+    created = service.create_once(
         "alice", f"  {subject} ", "it reboots", tracker="feature", priority="HIGH", team="ops-team"
-    )
+    ).ticket
 
     issue = admin.issue.get(created.id)
     assert issue.subject == subject
@@ -291,17 +291,17 @@ def test_create_as_the_actor_with_tracker_priority_team(
 def test_create_refusals_create_nothing(service: TicketService, admin: Redmine) -> None:
     before = issue_count(admin)
     with pytest.raises(UserError, match="subject"):
-        service.create("alice", "   ")
+        service.create_once("alice", "   ")
     with pytest.raises(NotFound, match="Known: Bug, Feature, Support"):
-        service.create("alice", "x", tracker="Epic")
+        service.create_once("alice", "x", tracker="Epic")
     with pytest.raises(NotFound, match="Known: Low, Normal"):
-        service.create("alice", "x", priority="Whenever")
+        service.create_once("alice", "x", priority="Whenever")
     with pytest.raises(NotFound, match="no team 'night-shift'"):
-        service.create("alice", "x", team="night-shift")
+        service.create_once("alice", "x", team="night-shift")
     with pytest.raises(Refused, match="carol"):  # not a member of the private project
-        service.create("carol", "from outside")
+        service.create_once("carol", "from outside")
     with pytest.raises(Refused, match="'dave'"):  # locked
-        service.create("dave", "from a locked account")
+        service.create_once("dave", "from a locked account")
     assert issue_count(admin) == before
 
 
@@ -681,10 +681,10 @@ def test_create_failure_creates_nothing(
     before = issue_count(admin)
     proxy.fail(500, method="POST", path=r"issues\.json", times=1)
     with pytest.raises(BackendUnavailable):
-        service.create("alice", "never created")
+        service.create_once("alice", "never created")
     proxy.fail(422, b'{"errors":["Subject cannot be blank"]}', method="POST")
     with pytest.raises(Refused, match="Subject cannot be blank"):
-        service.create("alice", "also never created")
+        service.create_once("alice", "also never created")
     assert proxy.forwarded_writes() == []
     assert issue_count(admin) == before
 

@@ -544,7 +544,8 @@ async def test_client_close_without_fetch() -> None:
 
 def test_quake_message_content() -> None:
     (q,) = parse_feed(collection(feature()))
-    assert quake_message(q) == {
+    assert quake_message(q).as_dict() == {
+        "event_id": "usgs:us7000pq3k",
         "title": "M 6.4 - 35 km SW of Tomohon, Indonesia (USGS, PAGER orange)",
         "link": "https://earthquake.usgs.gov/earthquakes/eventpage/us7000pq3k",
         "description": (
@@ -553,11 +554,12 @@ def test_quake_message_content() -> None:
         ),
         "rows": ["Depth: 10 km", "PAGER alert: orange"],
     }
+    assert quake_message(q).name == "35 km SW of Tomohon, Indonesia"  # the feed's own text
 
 
 def test_quake_message_rounding_no_alert_and_tsunami() -> None:
     q = quake(magnitude=7.26, depth_km=35.456, alert=None, tsunami=True)
-    message = quake_message(q)
+    message = quake_message(q).as_dict()
     assert message["title"] == "M 7.3 - 35 km SW of Tomohon, Indonesia (USGS, no PAGER alert yet)"
     assert message["description"].startswith(
         "Magnitude 7.3 at 35.5 km depth, 2025-03-14 11:21 UTC."
@@ -570,7 +572,7 @@ def test_quake_message_rounding_no_alert_and_tsunami() -> None:
 
 
 def test_quake_message_without_depth_or_place() -> None:
-    message = quake_message(quake(depth_km=None, place="", magnitude=6.0))
+    message = quake_message(quake(depth_km=None, place="", magnitude=6.0)).as_dict()
     assert message["title"] == "M 6.0 - -0.96, 119.81 (USGS, PAGER orange)"
     assert message["description"].startswith("Magnitude 6.0, 2025-03-14 11:21 UTC.")
     assert message["rows"] == ["PAGER alert: orange"]

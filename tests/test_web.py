@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 
-from netbot.health import Health
+from netbot.health import DatabaseProbe, Health
 from netbot.metrics import Metrics
-from netbot.web import create_app, database_reachable, start_http, stop_http
+from netbot.web import create_app, start_http, stop_http
 
 
 @dataclass
@@ -35,7 +35,7 @@ async def server() -> AsyncIterator[Server]:
     metrics = Metrics()
     db = {"reachable": True}
     runner, port = await start_http(
-        create_app(health, metrics, lambda: db["reachable"]), "127.0.0.1", 0
+        create_app(health, metrics, DatabaseProbe(lambda: db["reachable"])), "127.0.0.1", 0
     )
     assert port > 0
     async with aiohttp.ClientSession() as http:
@@ -136,7 +136,7 @@ async def test_slow_database_ping_does_not_block_the_loop(server: Server) -> Non
 
     ticker = asyncio.create_task(tick())
     try:
-        assert await database_reachable(slow_ping) is True
+        assert await DatabaseProbe(slow_ping).reachable() is True
     finally:
         ticker.cancel()
     assert ticks >= 10
@@ -149,7 +149,7 @@ async def test_hung_database_is_503() -> None:
 
     health = Health()
     health.gateway_up()
-    app = create_app(health, Metrics(), hung, db_ping_timeout=0.1)
+    app = create_app(health, Metrics(), DatabaseProbe(hung, timeout=0.1))
     runner, port = await start_http(app, "127.0.0.1", 0)
     try:
         async with (
@@ -171,7 +171,7 @@ async def test_hung_database_is_503() -> None:
     ids=["sync", "returns-awaitable"],
 )
 async def test_ping_kinds(ping: Callable[[], object]) -> None:
-    assert await database_reachable(ping) is True  # type: ignore[arg-type]
+    assert await DatabaseProbe(ping).reachable() is True  # type: ignore[arg-type]
 
 
 async def test_async_and_raising_pings() -> None:
@@ -181,12 +181,12 @@ async def test_async_and_raising_pings() -> None:
     def broken() -> bool:
         raise OSError("connection refused")
 
-    assert await database_reachable(async_ping) is True
-    assert await database_reachable(broken) is False
+    assert await DatabaseProbe(async_ping).reachable() is True
+    assert await DatabaseProbe(broken).reachable() is False
 
 
 async def test_port_in_use_fails_cleanly(server: Server) -> None:
     port = int(server.base_url.rsplit(":", 1)[1])
-    app = create_app(Health(), Metrics(), lambda: True)
+    app = create_app(Health(), Metrics(), DatabaseProbe(lambda: True))
     with pytest.raises(OSError):
         await start_http(app, "127.0.0.1", port)

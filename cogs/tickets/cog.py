@@ -8,18 +8,20 @@ right author. Autocomplete answers from the in-memory catalog, refreshed in the 
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import discord
 from discord.ext import commands
+from sqlalchemy.exc import SQLAlchemyError
 
 from cogs.tickets import render
 from netbot import links
-from netbot.bot import NetBot
+from netbot.bot import NetBot, requiring
 from netbot.errors import BackendUnavailable, Refused, UserError
-from netbot.redmine import RedmineGateway
-from netbot.text import quiet
+from netbot.redmine import OutcomeUnknown, RedmineGateway
+from netbot.text import outside
 from netbot.tickets.catalog import Catalog
 from netbot.tickets.service import EDITABLE_FIELDS, TicketService, parse_ticket_id
 
@@ -31,6 +33,24 @@ NOT_LINKED = (
     "Use `/ticket link login:<your Redmine login>`; an admin approves the request."
 )
 STATUS_CHOICES = ["open", "closed", "all"]
+LIST_EXPIRED = "This list expired; run the command again."
+OLD_LINK_BUTTON = (
+    "This request's buttons are from an older netbot and name no request; ask them to "
+    "send /ticket link again."
+)
+
+
+@contextmanager
+def as_text() -> Iterator[None]:
+    """Show a UserError's message in Discord as text.
+
+    The domain's messages repeat what people typed and what Redmine said (clipped); in
+    Discord those must not become links, formatting or pings.
+    """
+    try:
+        yield
+    except UserError as exc:
+        raise type(exc)(outside(exc.message)) from exc
 
 
 class NewTicketModal(discord.ui.Modal):
@@ -71,11 +91,14 @@ class Tickets(commands.Cog):
             runtime.secrets.redmine_url,
             runtime.secrets.redmine_token.reveal(),
             timeout=settings.request_timeout_seconds,
+            public_url=settings.public_url,
         )
         self.catalog = Catalog(self.gateway, settings.project)
         self.service = TicketService(self.gateway, self.catalog, settings.project)
         self.page_size = settings.page_size
         self.threads: dict[int, int] = {}  # Discord thread id -> ticket id
+        self.pages = render.PageKeys()  # what each pager button's key stands for
+        self.announced: set[int] = set()  # tickets whose creation was announced in a channel
         self.impersonation_ok = False
         self.ready = asyncio.Event()  # set after the first successful catalog refresh
         self._refresher: asyncio.Task[None] | None = None
@@ -120,7 +143,8 @@ class Tickets(commands.Cog):
     async def run(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking service call in a thread, recording Redmine's health."""
         try:
-            result = await asyncio.to_thread(call, *args, **kwargs)
+            with as_text():
+                result = await self.bot.runtime.workers.run("redmine", call, *args, **kwargs)
         except BackendUnavailable as exc:
             self.bot.runtime.health.failure("redmine", exc.message)
             raise
@@ -139,13 +163,20 @@ class Tickets(commands.Cog):
             raise UserError(NOT_LINKED)
         return login
 
+    @staticmethod
+    def ticket_id(typed: str) -> int:
+        """The ticket number in a `ticket` option (see `parse_ticket_id`)."""
+        with as_text():
+            return parse_ticket_id(typed)
+
     async def send_page(
         self, ctx: discord.ApplicationContext, kind: str, value: str, status: str, page: int
     ) -> None:
         result = await self.list_page(ctx.author.id, kind, value, status, page)
-        view = render.pager(result, kind, value, status)
+        view = render.pager(result, self.pages.key(kind, value, status))
         await ctx.respond(
-            embed=render.page_embed(result, self.gateway.url), view=view or discord.utils.MISSING
+            embed=render.page_embed(result, self.gateway.link_url),
+            view=view or discord.utils.MISSING,
         )
 
     async def list_page(self, user_id: int, kind: str, value: str, status: str, page: int) -> Any:
@@ -169,7 +200,7 @@ class Tickets(commands.Cog):
     ) -> None:
         """A write to one ticket, as the person, answered with what changed."""
         await ctx.defer(ephemeral=True)
-        ticket_id = parse_ticket_id(ticket)
+        ticket_id = self.ticket_id(ticket)
         actor = await self.actor(ctx.author.id)
         result = await self.run(call, actor, ticket_id, *args)
         await ctx.respond(render.change_message(result), ephemeral=True)
@@ -250,7 +281,7 @@ class Tickets(commands.Cog):
     @discord.option("page", int, description="Page number", default=1, min_value=1)
     async def search(self, ctx: discord.ApplicationContext, term: str, page: int) -> None:
         await ctx.defer(ephemeral=True)
-        await self.send_page(ctx, "search", term.replace(":", " "), "all", page)
+        await self.send_page(ctx, "search", term, "all", page)
 
     @ticket.command(description="Show a ticket")
     @discord.option(
@@ -262,7 +293,7 @@ class Tickets(commands.Cog):
     async def show(self, ctx: discord.ApplicationContext, ticket: str) -> None:
         await ctx.defer(ephemeral=True)
         detail = await self.run(
-            self.service.show, await self.actor(ctx.author.id), parse_ticket_id(ticket)
+            self.service.show, await self.actor(ctx.author.id), self.ticket_id(ticket)
         )
         await ctx.respond(embed=render.detail_embed(detail))
 
@@ -288,10 +319,11 @@ class Tickets(commands.Cog):
         # A modal must be the first answer, so the checks here never wait for Redmine.
         await self.actor(ctx.author.id)
         if self.ready.is_set():
-            if tracker:
-                self.catalog.tracker(tracker)
-            if priority:
-                self.catalog.priority(priority)
+            with as_text():
+                if tracker:
+                    self.catalog.tracker(tracker)
+                if priority:
+                    self.catalog.priority(priority)
         await ctx.send_modal(NewTicketModal(self, tracker, priority))
 
     async def create_from_modal(
@@ -309,12 +341,25 @@ class Tickets(commands.Cog):
         channel = interaction.channel
         parent_id = getattr(channel, "parent_id", None) or interaction.channel_id or 0
         team = self.bot.runtime.config.team_for_channel(parent_id)
-        ticket = await self.run(
-            self.service.create, actor, subject, description,
+        created = await self.run(
+            self.service.create_once, actor, subject, description,
             tracker=tracker, priority=priority, team=team.name if team else None,
         )  # fmt: skip
-        await interaction.followup.send(f"Created [#{ticket.id}]({ticket.url}).", ephemeral=True)
-        announcement = f"New ticket [#{ticket.id}]({ticket.url}) {quiet(ticket.subject)}"
+        ticket = created.ticket
+        if created.new:
+            await interaction.followup.send(
+                f"Created [#{ticket.id}]({ticket.url}).", ephemeral=True
+            )
+        else:  # a retry, perhaps after the first answer was lost
+            await interaction.followup.send(
+                f"You created this ticket a moment ago: [#{ticket.id}]({ticket.url}); "
+                "not created twice.",
+                ephemeral=True,
+            )
+        if ticket.id in self.announced:
+            return
+        self.announced.add(ticket.id)
+        announcement = f"New ticket [#{ticket.id}]({ticket.url}) {outside(ticket.subject)}"
         mentions = discord.AllowedMentions.none()
         if team and team.role_id:
             # The one deliberate ping: the team that owns this channel hears of its new ticket.
@@ -413,38 +458,104 @@ class Tickets(commands.Cog):
         autocomplete=complete_ticket,
     )
     async def thread(self, ctx: discord.ApplicationContext, ticket: str) -> None:
+        """Open the ticket's thread, or reopen the one it has: never a second one.
+
+        The thread is recorded in the database before Redmine's field is written; if either
+        fails, the thread is deleted again (and the record dropped), so a retry starts clean.
+        """
         await ctx.defer(ephemeral=True)
-        ticket_id = parse_ticket_id(ticket)
+        ticket_id = self.ticket_id(ticket)
         actor = await self.actor(ctx.author.id)
         detail = await self.run(self.service.show, actor, ticket_id)
         channel = ctx.channel
         if not isinstance(channel, discord.TextChannel):
             raise UserError("Threads can only be opened from a text channel, not inside a thread.")
-        database = self.bot.runtime.database
-        existing = await asyncio.to_thread(links.thread_for_ticket, database, ticket_id)
-        if existing is not None and self.bot.get_channel(existing) is not None:
-            raise Refused(f"Ticket {ticket_id} already has a thread: <#{existing}>.")
-        created = await channel.create_thread(
-            name=render.thread_name(detail.id, detail.subject),
-            type=discord.ChannelType.public_thread,
+        existing = await self.recorded_thread(ticket_id)
+        if existing is not None:
+            reopened = " It was archived; it is open again." if existing.archived else ""
+            await self.reuse_thread(existing, actor, ticket_id, detail.thread_id)
+            await ctx.respond(
+                f"Ticket {ticket_id} already has a thread: {existing.mention}.{reopened}"
+            )
+            return
+        created = await requiring(
+            "Create Public Threads",
+            "open a thread here",
+            channel.create_thread(
+                name=render.thread_name(detail.id, detail.subject),
+                type=discord.ChannelType.public_thread,
+            ),
         )
+        database = self.bot.runtime.database
+        try:
+            await asyncio.to_thread(
+                links.record_thread,
+                database,
+                ticket_id,
+                created.id,
+                ctx.guild_id,
+                channel.id,
+                ctx.author.id,
+            )
+        except SQLAlchemyError as exc:
+            await self.remove_thread(created, "netbot's database did not save")
+            raise BackendUnavailable(
+                f"netbot's database did not save the thread ({type(exc).__name__}: locked or "
+                "read-only?); the thread was removed and nothing was changed. Try again later."
+            ) from exc
         try:
             await self.run(self.service.link_thread, actor, ticket_id, created.id)
-        except UserError:
-            await created.delete()  # Redmine refused the link: leave no orphan thread behind
+        except OutcomeUnknown:
+            # Thread and record stay: a retry finds them and writes Redmine's field again.
+            self.threads[created.id] = ticket_id
             raise
-        await asyncio.to_thread(
-            links.record_thread,
-            database,
-            ticket_id,
-            created.id,
-            ctx.guild_id,
-            channel.id,
-            ctx.author.id,
-        )
+        except UserError:
+            await asyncio.to_thread(links.forget_thread, database, ticket_id, created.id)
+            await self.remove_thread(created, "Redmine refused to link")
+            raise
         self.threads[created.id] = ticket_id
         await created.send(embed=render.detail_embed(detail))
         await ctx.respond(f"Thread for #{ticket_id}: {created.mention}")
+
+    async def recorded_thread(self, ticket_id: int) -> discord.Thread | None:
+        """The ticket's recorded thread, or None if there is none or it was deleted.
+
+        Asked of Discord when it is not in py-cord's cache: archived threads (Discord
+        archives idle ones) are dropped from the cache but still exist.
+        """
+        database = self.bot.runtime.database
+        thread_id = await asyncio.to_thread(links.thread_for_ticket, database, ticket_id)
+        if thread_id is None:
+            return None
+        cached = self.bot.get_channel(thread_id)
+        if isinstance(cached, discord.Thread):
+            return cached
+        try:
+            fetched = await self.bot.fetch_channel(thread_id)
+        except discord.NotFound:
+            return None
+        return fetched if isinstance(fetched, discord.Thread) else None
+
+    async def reuse_thread(
+        self, thread: discord.Thread, actor: str, ticket_id: int, field_value: str | None
+    ) -> None:
+        """Unarchive the ticket's thread if needed, and make Redmine's field name it."""
+        if thread.archived:
+            await requiring(
+                "Send Messages in Threads",
+                f"reopen the thread {thread.mention}",
+                thread.edit(archived=False),
+            )
+        if field_value != str(thread.id):  # e.g. an earlier write whose answer was lost
+            await self.run(self.service.link_thread, actor, ticket_id, thread.id)
+        self.threads[thread.id] = ticket_id
+
+    @staticmethod
+    async def remove_thread(thread: discord.Thread, why: str) -> None:
+        """Delete a thread just opened whose recording failed: leave no orphan behind."""
+        await requiring(
+            "Manage Threads", f"delete the thread {thread.mention} that {why}", thread.delete()
+        )
 
     # ------------------------------------------------------------------ links
     @ticket.command(description="Link a Discord account to a Redmine login")
@@ -456,24 +567,28 @@ class Tickets(commands.Cog):
         self, ctx: discord.ApplicationContext, login: str, member: discord.Member | None
     ) -> None:
         await ctx.defer(ephemeral=True)
-        person = await self.run(self.catalog.person, login)
-        if person.is_group:
-            raise UserError(f"{person.name} is a team; link to a person's login.")
         target = member or ctx.author
         database = self.bot.runtime.database
         if self.bot.is_admin(ctx.author):
+            person = await self.run(self.service.link_target, login)
             await asyncio.to_thread(
                 links.set_link, database, target.id, person.login, ctx.author.id
             )
-            await ctx.respond(f"Linked {target.mention} to Redmine login `{person.login}`.")
+            await ctx.respond(
+                f"Linked {target.mention} to Redmine login {render.code(person.login)}."
+            )
             return
         if target.id != ctx.author.id:
             raise Refused("Only admins can link someone else.")
-        await asyncio.to_thread(links.request_link, database, target.id, person.login)
+        # Administrators and netbot's own account are refused here: never offered to a button.
+        person = await self.run(self.service.button_linkable, login)
+        request = await asyncio.to_thread(links.request_link, database, target.id, person.login)
+        if request.approved:
+            await ctx.respond(f"You already act as Redmine user {render.code(person.login)}.")
+            return
         await ctx.channel.send(
-            f"{quiet(ctx.author.display_name)} asks to act as Redmine user `{person.login}`. "
-            "An admin can approve or deny.",
-            view=render.link_buttons(ctx.author.id),
+            render.link_request(ctx.author.display_name, person.login),
+            view=render.link_buttons(ctx.author.id, request.request_id),
         )
         await ctx.respond("Request sent; an admin will approve it.")
 
@@ -510,25 +625,43 @@ class Tickets(commands.Cog):
             await self.bot.report_failure(interaction, exc, f"button {custom_id}")
 
     async def _turn_page(self, interaction: discord.Interaction, custom_id: str) -> None:
-        kind, value, status, page = render.parse_page_id(custom_id)
+        parsed = render.parse_page_id(custom_id)
+        listed = self.pages.get(parsed[0]) if parsed else None
+        if parsed is None or listed is None:  # forgotten at a restart, or an older netbot's
+            raise UserError(LIST_EXPIRED)
+        kind, value, status = listed
         await interaction.response.defer()
-        result = await self.list_page(interaction.user.id, kind, value, status, page)
+        result = await self.list_page(interaction.user.id, kind, value, status, parsed[1])
         await interaction.edit_original_response(
-            embed=render.page_embed(result, self.gateway.url),
-            view=render.pager(result, kind, value, status),
+            embed=render.page_embed(result, self.gateway.link_url),
+            view=render.pager(result, parsed[0]),
         )
 
     async def _decide_link(self, interaction: discord.Interaction, custom_id: str) -> None:
-        _, _, action, user_id = custom_id.split(":")
+        """Approve or deny the very request the message shows (its id is in the button)."""
+        parsed = render.parse_link_id(custom_id)
+        if parsed is None:
+            raise Refused(OLD_LINK_BUTTON)
+        action, user_id, request_id = parsed
         if not self.bot.is_admin(interaction.user):
             raise Refused("Only admins can approve or deny link requests.")
+        await interaction.response.defer()
         database = self.bot.runtime.database
         if action == "approve":
+            shown = await asyncio.to_thread(links.get_link, database, user_id)
+            if shown is not None and shown.request_id == request_id:
+                # Asked again at approval: the login may have become an administrator's.
+                await self.run(self.service.button_linkable, shown.redmine_login)
             link = await asyncio.to_thread(
-                links.approve_link, database, int(user_id), interaction.user.id
+                links.approve_link, database, user_id, interaction.user.id, request_id
             )
-            outcome = f"<@{user_id}> may now act as Redmine user `{link.redmine_login}` (approved by {interaction.user.mention})."
+            outcome = (
+                f"<@{user_id}> may now act as Redmine user {render.code(link.redmine_login)} "
+                f"(approved by {interaction.user.mention})."
+            )
         else:
-            await asyncio.to_thread(links.deny_link, database, int(user_id), interaction.user.id)
+            await asyncio.to_thread(
+                links.deny_link, database, user_id, interaction.user.id, request_id
+            )
             outcome = f"Link request of <@{user_id}> denied by {interaction.user.mention}."
-        await interaction.response.edit_message(content=outcome, view=None)
+        await interaction.edit_original_response(content=outcome, view=None)

@@ -5,6 +5,12 @@ interface (Discord today, Slack or others later), and reads time through `Clock`
 drive it with a controllable clock. State is saved after every published notification, so a
 crash between two posts neither repeats the first nor loses the second: on restart the feed
 is read again from the last saved cursor and the one-per-day rule drops what was sent.
+
+Nothing a feed sends can stop the loop: a malformed event, or one dated far ahead, is logged
+once, counted and left behind (the cursor moves past it), and a post the target refuses for
+its content is logged and skipped rather than retried forever. The state in memory is always
+the state saved: a state the database did not take stays pending, and is written before
+anything else is published.
 """
 
 from __future__ import annotations
@@ -18,9 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from netbot.alerts import rules, state
-from netbot.alerts.events import DisasterEvent, parse_events
+from netbot.alerts.events import DisasterEvent, page_warning, parse_events
 from netbot.alerts.kontur import KonturClient, KonturError
 from netbot.alerts.messages import AlertMessage, alert_message, digest_header, good_news
+from netbot.alerts.rules import FUTURE_ALLOWANCE
 from netbot.alerts.timeparse import parse_time
 from netbot.alerts.usgs import (
     Quake,
@@ -55,8 +62,14 @@ class SystemClock:
         await asyncio.sleep(seconds)
 
 
+class Rejected(Exception):
+    """A target refused one post for its content (Discord: HTTP 400): sending the same post
+    again cannot work, so the engine logs it and moves on. Publishers raise it."""
+
+
 class Publisher(Protocol):
-    """Where alerts go: one implementation per target (a Discord channel, a Slack channel)."""
+    """Where alerts go: one implementation per target (a Discord channel, a Slack channel).
+    A post refused for its content raises `Rejected`; any other failure is retried."""
 
     async def alert(self, message: AlertMessage) -> None: ...
 
@@ -73,10 +86,17 @@ class Counters:
     polls: int = 0
     notified: int = 0
     skipped: int = 0
+    reported: set[str] = field(default_factory=set)  # problems logged today, each once
+
+    @property
+    def problems(self) -> int:
+        """Malformed or far-future events and refused posts seen today."""
+        return len(self.reported)
 
     def roll(self, day: dt.date) -> None:
         if self.day != day:
             self.day, self.polls, self.notified, self.skipped = day, 0, 0, 0
+            self.reported = set()
 
 
 QuakePoint = tuple[dt.datetime, float, float, float | None]  # origin time, lat, lon, magnitude
@@ -91,6 +111,12 @@ class UsgsWatch:
     config: UsgsConfig
     announced: dict[str, Quake] = field(default_factory=dict)  # by USGS: "usgs:<id>" -> quake
     kontur: dict[str, QuakePoint] = field(default_factory=dict)  # by Kontur: eventId -> point
+    refused: set[str] = field(default_factory=set)  # ids of quakes the target refused
+
+    def known(self, quake: Quake) -> bool:
+        """Whether USGS announced this quake already, under any of its ids, or it was refused."""
+        ids = quake.all_ids()
+        return bool(ids & self.refused) or any(ids & q.all_ids() for q in self.announced.values())
 
     def matches(self, quake: Quake, point: QuakePoint) -> bool:
         started, lat, lon, magnitude = point
@@ -110,7 +136,7 @@ class UsgsWatch:
     def to_json(self) -> dict[str, Any]:
         return {
             "usgs": {
-                k: [q.time.isoformat(), q.latitude, q.longitude, q.magnitude]
+                k: [q.time.isoformat(), q.latitude, q.longitude, q.magnitude, list(q.aliases)]
                 for k, q in self.announced.items()
             },
             "kontur": {k: [p[0].isoformat(), p[1], p[2], p[3]] for k, p in self.kontur.items()},
@@ -118,9 +144,12 @@ class UsgsWatch:
 
     def load_json(self, data: dict[str, Any]) -> None:
         self.announced = {
-            key: Quake(key, parse_time(t), mag, None, lat, lon, None, "", "", "")
-            for key, (t, lat, lon, mag) in data.get("usgs", {}).items()
-        }
+            key: Quake(
+                key.removeprefix("usgs:"), parse_time(t), mag, None, lat, lon, None, "", "", "",
+                aliases=tuple(aliases[0]) if aliases else (),
+            )
+            for key, (t, lat, lon, mag, *aliases) in data.get("usgs", {}).items()
+        }  # fmt: skip
         self.kontur = {
             key: (parse_time(t), lat, lon, mag)
             for key, (t, lat, lon, mag) in data.get("kontur", {}).items()
@@ -152,7 +181,8 @@ class AlertEngine:
         self.clock = clock
         self.health = health
         self.usgs = usgs
-        self.state = rules.AlertState()
+        self.state = rules.AlertState()  # always the state last saved
+        self._pending: rules.AlertState | None = None  # a state the database did not take
         self.last_poll: dt.datetime | None = None
         self.today = Counters()
         self.polled = asyncio.Condition()  # notified after every poll, for tests and status
@@ -212,17 +242,17 @@ class AlertEngine:
 
     # ------------------------------------------------------------------ Kontur
     async def poll_feed(self, feed: str, now: dt.datetime) -> None:
+        await self._flush()
         cursor = self.state.cursors.get(feed)
+        horizon = now + FUTURE_ALLOWANCE
         if cursor is None:
             # First start: remember where the feed is, send nothing (no flood of old events).
-            newest = await self.source.latest_update(feed)
+            newest = await self.source.latest_update(feed, horizon=horizon)
             await self._save(rules.advance(self.state, feed, newest or now))
             log.info("alerts: feed %s starts at %s", feed, newest or now)
             return
-        page = await self.source.fetch_since(feed, cursor)
-        events, problems = parse_events(page.events)
-        for problem in problems:
-            log.warning("alerts: feed %s: ignored %s", feed, problem)
+        page = await self.source.fetch_since(feed, cursor, horizon=horizon)
+        events = self._parse(feed, page.events, page.problems)
         outcome = rules.poll(events, self.state, now, self.rules, feed)
         current = self.state
         for event, reason in outcome.decisions:
@@ -231,7 +261,8 @@ class AlertEngine:
                 if reason is None:  # USGS announced it: that was today's notification
                     current = rules.notified(current, event.event_id, now, self.rules)
                 continue
-            await self._publish(self.publisher.alert(alert_message(event)))
+            if not await self._post(self.publisher.alert(alert_message(event)), event.event_id):
+                continue
             current = rules.notified(current, event.event_id, now, self.rules)
             await self._save(current)
             self.today.notified += 1
@@ -239,6 +270,23 @@ class AlertEngine:
                 self.usgs.kontur[event.event_id] = point
                 await self._save_quakes()
         await self._save(rules.advance(current, feed, page.cursor))  # newest the page reached
+
+    def _parse(
+        self, feed: str, raw: list[dict[str, Any]], problems: list[str]
+    ) -> list[DisasterEvent]:
+        """The page's usable events; every problem is logged once a day and counted."""
+        events, more = parse_events(raw)
+        for problem in [*problems, *more]:
+            self._problem(f"feed {feed}: ignored {problem}")
+        if warning := page_warning(events):
+            log.warning("alerts: feed %s: %s", feed, warning)
+        return events
+
+    def _problem(self, line: str) -> None:
+        """Log a problem with the feed's data or a refused post, once a day, and count it."""
+        if line not in self.today.reported:
+            self.today.reported.add(line)
+            log.warning("alerts: %s (error %s)", line, new_error_id())
 
     def _announced_by_usgs(self, event: DisasterEvent) -> bool:
         """Whether this Kontur earthquake is a quake USGS already announced."""
@@ -255,9 +303,10 @@ class AlertEngine:
         watch = self.usgs
         horizon = now - dt.timedelta(days=1)
         watch.forget_before(horizon)
+        await self._flush()
         for quake in await watch.client.fetch():
             key = f"usgs:{quake.id}"
-            if key in self.state.last_notified or quake.time < horizon:
+            if watch.known(quake) or not horizon <= quake.time <= now + FUTURE_ALLOWANCE:
                 continue
             if not qualifies(
                 quake, min_magnitude=watch.config.min_magnitude, min_alert=watch.config.min_alert
@@ -265,9 +314,9 @@ class AlertEngine:
                 continue
             if any(watch.matches(quake, point) for point in watch.kontur.values()):
                 continue  # Kontur announced this quake already
-            await self._publish(
-                self.publisher.alert(AlertMessage(event_id=key, **quake_message(quake)))
-            )
+            if not await self._post(self.publisher.alert(quake_message(quake)), key):
+                watch.refused |= quake.all_ids()
+                continue
             watch.announced[key] = quake
             await self._save_quakes()
             await self._save(rules.notified(self.state, key, now, self.rules))
@@ -285,19 +334,19 @@ class AlertEngine:
         return local.time() >= self.digest_time and rules.digest_due(self.state, now, self.rules)
 
     async def send_digest(self, now: dt.datetime) -> None:
+        await self._flush()
         since = now - dt.timedelta(hours=24)
         events: list[DisasterEvent] = []
         for feed in self.feeds:
-            page = await self.source.fetch_since(feed, since)
-            events.extend(parse_events(page.events)[0])
+            page = await self.source.fetch_since(feed, since, horizon=now + FUTURE_ALLOWANCE)
+            events.extend(self._parse(feed, page.events, page.problems))
         chosen = rules.digest_events(events, now, self.rules)
         day = self.rules.day(now)
         if chosen:
-            await self._publish(
-                self.publisher.digest(digest_header(day), [alert_message(e) for e in chosen])
-            )
+            messages = [alert_message(e) for e in chosen]
+            await self._post(self.publisher.digest(digest_header(day), messages), "digest")
         else:
-            await self._publish(self.publisher.good_news(good_news(day)))
+            await self._post(self.publisher.good_news(good_news(day)), "digest")
         await self._save(dataclasses.replace(self.state, last_digest_day=day))
 
     def next_digest(self, now: dt.datetime) -> dt.datetime:
@@ -312,16 +361,34 @@ class AlertEngine:
 
     # ------------------------------------------------------------------ helpers
     async def _save(self, new_state: rules.AlertState) -> None:
-        self.state = new_state
-        await asyncio.to_thread(state.save, self.database, new_state)
+        """Write `new_state`, then adopt it. One the database did not take stays pending (see
+        `_flush`); one that cannot even be written as JSON is refused at once."""
+        document = state.to_json(new_state)
+        try:
+            await asyncio.to_thread(self.database.set_state, state.NAMESPACE, state.KEY, document)
+        except Exception:
+            self._pending = new_state
+            raise
+        self.state, self._pending = new_state, None
 
-    async def _publish(self, work: Awaitable[None]) -> None:
-        """Await one post; a failure becomes PublishError, a success clears the streak."""
+    async def _flush(self) -> None:
+        """Write the pending state before anything is published: while the database is down,
+        a post whose record could not be saved is not sent again."""
+        if self._pending is not None:
+            await self._save(self._pending)
+
+    async def _post(self, work: Awaitable[None], what: str) -> bool:
+        """Await one post. False when the target refused it for its content: logged, counted
+        and not retried. Any other failure becomes PublishError, retried next poll."""
         try:
             await work
+        except Rejected as exc:
+            self._problem(f"the target refused the post for {what}: {exc}; skipped")
+            return False
         except Exception as exc:
             raise PublishError(f"{type(exc).__name__}: {exc}") from exc
         self.health.success("discord")
+        return True
 
 
 class PublishError(Exception):

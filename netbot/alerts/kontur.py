@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -54,11 +54,14 @@ class FeedPage:
 
     ``cursor`` is the newest `updatedAt` reached, or the `after` given when nothing was new.
     ``more`` is True when `max_pages` stopped the paging before the feed was exhausted.
+    ``problems`` has one line per element left out: no object, no eventId or updatedAt, or
+    dated beyond the horizon.
     """
 
     events: list[dict[str, Any]]
     cursor: dt.datetime | None
     more: bool = False
+    problems: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -81,17 +84,60 @@ def _query_time(moment: dt.datetime) -> str:
     return format_time(moment)
 
 
-def _event_problem(event: Any) -> str | None:
-    """Why an element of `data` cannot be used (no object, eventId or updatedAt), or None."""
+def _event_problem(event: Any, index: int) -> str | None:
+    """Why element `index` of `data` cannot be used (no object, eventId or updatedAt), or None."""
     if not isinstance(event, dict):
-        return "not an object"
+        return f"data[{index}]: not an object"
     if not isinstance(event.get("eventId"), str) or not event["eventId"]:
-        return "no eventId"
+        return f"data[{index}]: no eventId"
     try:
         parse_time(event.get("updatedAt"))  # type: ignore[arg-type]
-    except (TypeError, ValueError, AttributeError):
-        return f"event {event['eventId']} has no valid updatedAt"
+    except ValueError as exc:
+        return f"event {event['eventId'][:100]}: no valid updatedAt ({_one_line(exc, 80)})"
     return None
+
+
+def _time_or_none(text: Any) -> dt.datetime | None:
+    try:
+        return parse_time(text)
+    except ValueError:
+        return None
+
+
+def page_cursor(
+    data: list[Any],
+    next_after: str | None,
+    cursor: dt.datetime | None,
+    horizon: dt.datetime | None,
+) -> tuple[dt.datetime | None, list[dict[str, Any]], list[str]]:
+    """The cursor after one ascending page, its usable events, and one problem line per
+    element left out.
+
+    Everything up to nextAfterValue was on the page (ASC), so it moves the cursor even past
+    elements left out for their shape. Nothing dated after `horizon` (now plus an allowance
+    for clock skew) is used or moves the cursor: a far-future date would otherwise silence
+    the feed. The cursor never moves backwards.
+    """
+    events: list[dict[str, Any]] = []
+    problems: list[str] = []
+    seen = [cursor] if cursor is not None else []
+    for index, event in enumerate(data):
+        if problem := _event_problem(event, index):
+            problems.append(problem)
+            continue
+        updated = parse_time(event["updatedAt"])
+        if horizon is not None and updated > horizon:
+            problems.append(
+                f"event {event['eventId'][:100]}: updatedAt {_one_line(event['updatedAt'], 40)} "
+                "is ahead of now; ignored until then"
+            )
+            continue
+        events.append(event)
+        seen.append(updated)
+    reached = _time_or_none(next_after)
+    if reached is not None and (horizon is None or reached <= horizon):
+        seen.append(reached)
+    return max(seen, default=None), events, problems
 
 
 class KonturClient:
@@ -148,44 +194,49 @@ class KonturClient:
     # -- feed search ------------------------------------------------------------------------
 
     async def fetch_since(
-        self, feed: str, after: dt.datetime | None, *, max_pages: int = 50
+        self,
+        feed: str,
+        after: dt.datetime | None,
+        *,
+        horizon: dt.datetime | None = None,
+        max_pages: int = 50,
     ) -> FeedPage:
-        """Every event of `feed` updated strictly after `after`, oldest first."""
+        """Every event of `feed` updated strictly after `after` (and at most `horizon`),
+        oldest first."""
         events: list[dict[str, Any]] = []
-        cursor = after
-        query_after = _query_time(after) if after is not None else None
+        problems: list[str] = []
+        cursor = query_after = after
         for _ in range(max_pages):
             params = self._search_params(feed, "ASC", self.page_limit)
             if query_after is not None:
-                params["after"] = query_after
+                params["after"] = _query_time(query_after)
             page = await self._search(feed, params)
             if page is None:
-                return FeedPage(events, cursor)
+                return FeedPage(events, cursor, problems=problems)
             data, next_after, size = page
-            events.extend(data)
-            # Everything up to nextAfterValue was on this page (ASC), dropped events included.
-            seen = [parse_time(e["updatedAt"]) for e in data] + (
-                [parse_time(next_after)] if next_after else []
-            )
-            cursor = max([*seen, *([cursor] if cursor else [])], default=None)
-            if size < self.page_limit:
-                return FeedPage(events, cursor)
-            if next_after is None:  # no nextAfterValue: continue from the page's newest event
-                if cursor is None:
-                    return FeedPage(events, cursor)
-                next_after = _query_time(cursor)
-            if query_after is not None and parse_time(next_after) <= parse_time(query_after):
-                log.info("Kontur feed %s: nextAfterValue did not advance; stopping", feed)
-                return FeedPage(events, cursor)
-            query_after = _query_time(parse_time(next_after))
-        return FeedPage(events, cursor, more=True)
+            cursor, usable, trouble = page_cursor(data, next_after, cursor, horizon)
+            events.extend(usable)
+            problems.extend(trouble)
+            if size < self.page_limit or cursor is None:
+                return FeedPage(events, cursor, problems=problems)
+            if query_after is not None and cursor <= query_after:
+                log.info("Kontur feed %s: the cursor did not advance; stopping", feed)
+                return FeedPage(events, cursor, problems=problems)
+            query_after = cursor
+        return FeedPage(events, cursor, more=True, problems=problems)
 
-    async def latest_update(self, feed: str) -> dt.datetime | None:
-        """The newest `updatedAt` in `feed` (None when the feed is empty)."""
-        page = await self._search(feed, self._search_params(feed, "DESC", 1))
-        if page is None or not page[0]:
+    async def latest_update(
+        self, feed: str, *, horizon: dt.datetime | None = None
+    ) -> dt.datetime | None:
+        """The newest `updatedAt` in `feed` before `horizon` (None when there is none)."""
+        params = self._search_params(feed, "DESC", 1)
+        if horizon is not None:
+            params["after"] = _query_time(horizon)  # DESC: updatedAt < after
+        page = await self._search(feed, params)
+        if page is None:
             return None
-        return max(parse_time(event["updatedAt"]) for event in page[0])
+        newest, _, _ = page_cursor(page[0], None, None, horizon)
+        return newest
 
     @staticmethod
     def _search_params(feed: str, order: str, limit: int) -> dict[str, str]:
@@ -198,8 +249,8 @@ class KonturClient:
 
     async def _search(
         self, feed: str, params: Mapping[str, str]
-    ) -> tuple[list[dict[str, Any]], str | None, int] | None:
-        """One search request: (events, nextAfterValue, page size), or None for 204."""
+    ) -> tuple[list[Any], str | None, int] | None:
+        """One search request: (elements, nextAfterValue, page size), or None for 204."""
         what = f"GET events feed={feed}"
         token = await self._access_token()
         status, body = await self._send("GET", self.api_url, what, params=params, bearer=token)
@@ -221,8 +272,8 @@ class KonturClient:
         return self._parse_page(body, feed)
 
     @staticmethod
-    def _parse_page(body: bytes, feed: str) -> tuple[list[dict[str, Any]], str | None, int]:
-        """The usable events, nextAfterValue, and how many elements the page had."""
+    def _parse_page(body: bytes, feed: str) -> tuple[list[Any], str | None, int]:
+        """The page's elements, nextAfterValue (text, not yet checked), and how many elements."""
 
         def bad(why: str) -> KonturBadResponse:
             return KonturBadResponse(f"Kontur API feed {feed}: {why}")
@@ -240,21 +291,10 @@ class KonturClient:
             raise bad(f"'data' is a {type(data).__name__}, not a list")
         if meta is not None and not isinstance(meta, dict):
             raise bad("'pageMetadata' is not an object")
-        events = []
-        for index, event in enumerate(data):
-            problem = _event_problem(event)
-            if problem:
-                # One broken event must not block the feed: drop it, keep the rest.
-                log.warning("Kontur API feed %s: dropped event #%d: %s", feed, index, problem)
-            else:
-                events.append(event)
         next_after = (meta or {}).get("nextAfterValue")
-        if next_after is not None:
-            try:
-                parse_time(next_after)
-            except (TypeError, ValueError, AttributeError):
-                raise bad("pageMetadata.nextAfterValue is not a timestamp") from None
-        return events, next_after, len(data)
+        if next_after is not None and not isinstance(next_after, str):
+            raise bad("pageMetadata.nextAfterValue is not a timestamp")
+        return data, next_after, len(data)
 
     # -- token ------------------------------------------------------------------------------
 

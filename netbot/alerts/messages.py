@@ -5,6 +5,10 @@ One `AlertMessage` serves every target (Discord embeds here; Slack and others th
 industrial area, forest area, and wildfire days for wildfires only; a row whose values both
 format to 0 is hidden, and a "currently"/"from beginning" pair that formats the same is
 shown once. Numbers use DN's `#,###.##` pattern.
+
+A message holds plain text; every rendering into Markdown (`markdown_title`, `markdown_body`,
+`as_text`, `digest_text`) escapes the feed's text with `netbot.text.outside`, so an event name
+containing `](` cannot close the bot's own link and a description cannot carry a masked link.
 """
 
 from __future__ import annotations
@@ -12,19 +16,40 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from netbot.alerts.events import DisasterEvent
+from netbot.text import clip, outside
 
 MAP_LINK = "https://disaster.ninja/active/?event={event_id}"
 
 
+def map_link(event_id: str) -> str:
+    """The event's Disaster Ninja map; the id is URL-quoted, so it cannot end a Markdown link."""
+    return MAP_LINK.format(event_id=quote(event_id, safe=""))
+
+
 @dataclass(frozen=True)
 class AlertMessage:
+    """One alert as plain text. The title is `prefix + name + suffix`: `name` comes from the
+    feed, `prefix` and `suffix` are netbot's own (`[Update] `, a magnitude...)."""
+
     event_id: str
-    title: str
+    name: str
     link: str
     description: str | None
     rows: list[str]
+    prefix: str = ""
+    suffix: str = ""
+
+    @property
+    def title(self) -> str:
+        return f"{self.prefix}{self.name}{self.suffix}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The message as JSON data (the replay command prints it)."""
+        return {"event_id": self.event_id, "title": self.title, "link": self.link,
+                "description": self.description, "rows": self.rows}  # fmt: skip
 
 
 def number(value: Any) -> str:
@@ -88,13 +113,13 @@ def rows(event: DisasterEvent) -> list[str]:
 
 
 def alert_message(event: DisasterEvent) -> AlertMessage:
-    prefix = "[Update] " if event.version > 1 else ""
     return AlertMessage(
         event_id=event.event_id,
-        title=f"{prefix}{event.name}",
-        link=MAP_LINK.format(event_id=event.event_id),
+        name=event.name,
+        link=map_link(event.event_id),
         description=event.description,
         rows=rows(event),
+        prefix="[Update] " if event.version > 1 else "",
     )
 
 
@@ -110,17 +135,47 @@ def good_news(day: dt.date) -> str:
     return f"Good news! No extreme or severe events happened for {us_date(day)}"
 
 
+def fit(text: str, room: int) -> str:
+    """`outside(text)`, cut so that the escaped result holds at most `room` characters."""
+    keep = room
+    while len(safe := outside(text, max(keep, 1))) > room and keep > 1:
+        keep -= len(safe) - room  # each escape or defused mention adds one character
+    return safe if len(safe) <= room else ""
+
+
+def markdown_title(message: AlertMessage, room: int | None = None) -> str:
+    """The title as Markdown, the feed's name escaped; at most `room` characters."""
+    if room is None:
+        return f"{message.prefix}{outside(message.name)}{message.suffix}"
+    name_room = room - len(message.prefix) - len(message.suffix)
+    return clip(f"{message.prefix}{fit(message.name, name_room)}{message.suffix}", room)
+
+
+def markdown_body(message: AlertMessage, room: int | None = None) -> str:
+    """Description and rows as Markdown, all escaped (rows carry the feed's numbers); the
+    description is cut first when `room` is short."""
+    rows_text = "\n".join(outside(row) for row in message.rows)
+    if not message.description:
+        return rows_text if room is None else clip(rows_text, room)
+    if room is None:
+        description = outside(message.description)
+    else:
+        description = fit(message.description, room - len(rows_text) - bool(rows_text))
+    body = "\n".join(part for part in (description, rows_text) if part)
+    return body if room is None else clip(body, room)
+
+
 def as_text(message: AlertMessage) -> str:
-    """The message as plain text with a Markdown link, for targets without embeds."""
-    parts = [f"[{message.title}]({message.link})"]
-    if message.description:
-        parts.append(message.description)
-    parts.extend(message.rows)
-    return "\n".join(parts)
+    """The message as Markdown text with a link, for targets without embeds."""
+    return "\n".join(
+        part
+        for part in (f"[{markdown_title(message)}]({message.link})", markdown_body(message))
+        if part
+    )
 
 
 def digest_text(header: str, events: list[DisasterEvent]) -> str:
     lines = [header] + [
-        f"{n}. [{e.name}]({MAP_LINK.format(event_id=e.event_id)})" for n, e in enumerate(events, 1)
+        f"{n}. [{outside(e.name)}]({map_link(e.event_id)})" for n, e in enumerate(events, 1)
     ]
     return "\n".join(lines)

@@ -78,7 +78,7 @@ def replay(
             state = outcome.state
             for event, reason in outcome.decisions:
                 if reason is None:
-                    message = dataclasses.asdict(messages.alert_message(event))
+                    message = messages.alert_message(event).as_dict()
                     lines.append({"kind": "notification", "at": at, **message})
                 else:
                     lines.append(

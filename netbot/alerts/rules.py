@@ -2,6 +2,7 @@
 
 Nothing here does I/O or reads a clock, so the bot, the replay command and the tests get the
 same answers for the same inputs. The rules (see the fixtures' README for the source):
+0. ignore events dated more than FUTURE_ALLOWANCE ahead of now;
 1. skip events whose updatedAt is at or before the feed's cursor (already processed);
 2. the type must be one of the configured types;
 3. the CURRENT severity (latest episode) must be one of the configured severities;
@@ -23,6 +24,10 @@ from netbot.alerts.events import DisasterEvent
 from netbot.config import AlertsConfig
 
 KEEP_NOTIFIED_DAYS = 8  # one-per-day needs only today; a week more helps operators
+#: How far ahead of our clock a feed date may be (clock skew); anything later is ignored, as a
+#: cursor moved to year 9999 would silence the feed for good.
+FUTURE_ALLOWANCE = dt.timedelta(minutes=10)
+AHEAD_REASON = f"updatedAt is more than {FUTURE_ALLOWANCE.seconds // 60} minutes ahead of now"
 
 
 @dataclass(frozen=True)
@@ -109,15 +114,20 @@ def poll(
     events: list[DisasterEvent], state: AlertState, now: dt.datetime, rules: Rules, feed: str
 ) -> PollOutcome:
     """Apply the rules to one poll's events (any order), oldest first; the new state records
-    the notifications and moves the cursor to the newest updatedAt seen."""
+    the notifications and moves the cursor to the newest updatedAt seen that is not ahead of
+    now (plus FUTURE_ALLOWANCE)."""
     decisions: list[tuple[DisasterEvent, str | None]] = []
     current = state
+    horizon = now + FUTURE_ALLOWANCE
     for event in sorted(events, key=lambda e: e.updated_at):
+        if event.updated_at > horizon:
+            decisions.append((event, AHEAD_REASON))
+            continue
         reason = skip_reason(event, current, now, rules, feed)
         if reason is None:
             current = notified(current, event.event_id, now, rules)
         decisions.append((event, reason))
-    newest = max((e.updated_at for e in events), default=None)
+    newest = max((e.updated_at for e in events if e.updated_at <= horizon), default=None)
     return PollOutcome(decisions, advance(current, feed, newest))
 
 

@@ -23,11 +23,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
+from netbot.alerts.events import latest_episode, number
+from netbot.alerts.messages import AlertMessage
 from netbot.alerts.timeparse import parse_time
 
 #: PAGER alert levels, lowest first.
@@ -38,6 +42,11 @@ NO_ALERT_MAGNITUDE_MARGIN = 1.0
 SAME_QUAKE_MAX_KM = 100.0
 #: Two reports whose magnitudes differ by more than this are different quakes.
 SAME_QUAKE_MAX_MAG_DIFF = 0.5
+
+#: USGS ids are a network code and a few characters; anything longer is a broken feed.
+MAX_ID = 100
+EVENT_PAGE = "https://earthquake.usgs.gov/earthquakes/eventpage/{id}"
+_SAFE_URL = re.compile(r"https?://[^\s()<>\[\]]{1,500}")
 
 _EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
 _EPS = 1e-9  # magnitudes come as decimal text; keep 6.1 + 1.0 >= 7.1 true
@@ -57,7 +66,12 @@ class UsgsBadResponse(UsgsError):
 
 @dataclass(frozen=True)
 class Quake:
-    """One earthquake as the USGS feed reports it (the latest solution)."""
+    """One earthquake as the USGS feed reports it (the latest solution).
+
+    A quake is reported by several networks, each with its own id, and USGS's preferred id
+    can change between two fetches: `aliases` holds the other ids (the feed's `ids`), so the
+    same quake is recognised whichever id it comes under.
+    """
 
     id: str
     time: dt.datetime  # origin time, aware UTC
@@ -70,20 +84,42 @@ class Quake:
     url: str  # USGS event page
     title: str
     tsunami: bool = False  # USGS "tsunami" flag: check tsunami.gov, not a warning itself
+    aliases: tuple[str, ...] = ()  # the quake's other ids
+
+    def all_ids(self) -> frozenset[str]:
+        return frozenset((self.id, *self.aliases))
 
 
 # --- parsing -------------------------------------------------------------------------------
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
+def magnitude_number(value: Any) -> float | None:
+    """A Kontur magnitude as a float: a JSON number or numeric text (severityData is free-form
+    JSON copied from each provider, and some quote their numbers)."""
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    return number(value)
 
 
 def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
+
+
+def _aliases(value: Any, quake_id: str) -> tuple[str, ...]:
+    """The other ids in USGS's `ids` text (`,at00qdlek0,pt20199000,us7000aq3e,`)."""
+    ids = [i.strip() for i in _text(value).split(",")]
+    return tuple(dict.fromkeys(i for i in ids if i and i != quake_id and len(i) <= MAX_ID))
+
+
+def _link(value: Any, quake_id: str) -> str:
+    """The feed's event page when it is a plain http(s) URL, else USGS's page for the id."""
+    url = _text(value)
+    if _SAFE_URL.fullmatch(url):
+        return url
+    return EVENT_PAGE.format(id=quote(quake_id, safe=""))
 
 
 def _parse_feature(feature: Any) -> Quake | None:
@@ -97,19 +133,19 @@ def _parse_feature(feature: Any) -> Quake | None:
     if props.get("type") != "earthquake":  # quarry blasts, explosions, ice quakes...
         return None
     quake_id = _text(feature.get("id"))
-    magnitude = _number(props.get("mag"))
-    millis = _number(props.get("time"))
-    if not quake_id or magnitude is None or millis is None:
+    magnitude = number(props.get("mag"))
+    millis = number(props.get("time"))
+    if not quake_id or len(quake_id) > MAX_ID or magnitude is None or millis is None:
         return None
     if geometry.get("type") != "Point":
         return None
     coords = geometry.get("coordinates")
     if not isinstance(coords, list) or len(coords) < 2:
         return None
-    lon, lat = _number(coords[0]), _number(coords[1])
+    lon, lat = number(coords[0]), number(coords[1])
     if lon is None or lat is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
         return None
-    depth = _number(coords[2]) if len(coords) > 2 else None
+    depth = number(coords[2]) if len(coords) > 2 else None
     try:
         time = dt.datetime.fromtimestamp(millis / 1000, tz=dt.UTC)
     except (OverflowError, OSError, ValueError):
@@ -128,9 +164,10 @@ def _parse_feature(feature: Any) -> Quake | None:
         longitude=lon,
         depth_km=depth,
         place=place,
-        url=_text(props.get("url")),
+        url=_link(props.get("url"), quake_id),
         title=title,
-        tsunami=_number(props.get("tsunami")) not in (None, 0.0),
+        tsunami=number(props.get("tsunami")) not in (None, 0.0),
+        aliases=_aliases(props.get("ids"), quake_id),
     )
 
 
@@ -227,7 +264,7 @@ def _first_point(container: Any) -> tuple[float, float] | None:
             continue
         coords = geometry.get("coordinates")
         if isinstance(coords, list) and len(coords) >= 2:
-            lon, lat = _number(coords[0]), _number(coords[1])
+            lon, lat = number(coords[0]), number(coords[1])
             if lon is not None and lat is not None:
                 return lat, lon
     return None
@@ -235,7 +272,7 @@ def _first_point(container: Any) -> tuple[float, float] | None:
 
 def _magnitude(container: Any) -> float | None:
     data = container.get("severityData") if isinstance(container, dict) else None
-    return _number(data.get("magnitude")) if isinstance(data, dict) else None
+    return magnitude_number(data.get("magnitude")) if isinstance(data, dict) else None
 
 
 def kontur_quake_point(
@@ -243,16 +280,14 @@ def kontur_quake_point(
 ) -> tuple[dt.datetime, float, float, float | None] | None:
     """``(startedAt, lat, lon, magnitude)`` of a Kontur EARTHQUAKE event, for :func:`same_quake`.
 
-    The point and magnitude come from the latest episode (``episodes[0]``, present with
-    ``episodeFilterType=LATEST``) and fall back to the event's own. ``startedAt`` is the
+    The point and magnitude come from the latest episode (by time, see
+    :func:`~netbot.alerts.events.latest_episode`) and fall back to the event's own. ``startedAt`` is the
     event's (the origin time), falling back to the episode's. None when the event is not an
     earthquake or has no usable point or start time.
     """
     if not isinstance(event, dict) or event.get("type") != "EARTHQUAKE":
         return None
-    episodes = event.get("episodes")
-    latest = episodes[0] if isinstance(episodes, list) and episodes else None
-    latest = latest if isinstance(latest, dict) else {}
+    latest = latest_episode(event) or {}
     point = _first_point(latest) or _first_point(event)
     if point is None:
         return None
@@ -282,11 +317,8 @@ def _fmt_depth(value: float) -> str:
     return "0" if text == "-0" else text
 
 
-def quake_message(quake: Quake) -> dict[str, Any]:
-    """The early alert as plain data, in the shape the Kontur alerts use.
-
-    Keys: ``title``, ``link`` (the USGS event page), ``description`` and ``rows``.
-    """
+def quake_message(quake: Quake) -> AlertMessage:
+    """The early alert, in the shape the Kontur alerts use; the place is the feed's text."""
     mag = _fmt_mag(quake.magnitude)
     where = quake.place or f"{quake.latitude:.2f}, {quake.longitude:.2f}"
     pager = f"PAGER {quake.alert}" if quake.alert else "no PAGER alert yet"
@@ -298,15 +330,18 @@ def quake_message(quake: Quake) -> dict[str, Any]:
     rows.append(f"PAGER alert: {quake.alert or 'not issued yet'}")
     if quake.tsunami:
         rows.append("Tsunami: flagged by USGS; check tsunami.gov for warnings")
-    return {
-        "title": f"M {mag} - {where} (USGS, {pager})",
-        "link": quake.url,
-        "description": (
+    return AlertMessage(
+        event_id=f"usgs:{quake.id}",
+        prefix=f"M {mag} - ",
+        name=where,
+        suffix=f" (USGS, {pager})",
+        link=quake.url,
+        description=(
             f"Magnitude {mag}{depth}, {when}. Reported by USGS before GDACS; "
             "Kontur's impact figures follow when available."
         ),
-        "rows": rows,
-    }
+        rows=rows,
+    )
 
 
 # --- client --------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 from netbot.errors import NotFound
 from netbot.redmine import RedmineGateway
 from netbot.text import clip
+from netbot.tickets.format import echo
 from netbot.tickets.records import Named, Person
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,7 @@ class Catalog:
         found = users.get(key) or groups.get(key)
         if found is None:
             raise NotFound(
-                f"Redmine has no active user or team {name!r}.{self._suggest(key, [*users, *groups])}"
+                f"Redmine has no active user or team {echo(name)}.{self._suggest(key, [*users, *groups])}"
             )
         return found
 
@@ -132,7 +133,7 @@ class Catalog:
         _, groups = self._people()
         found = groups.get(name.strip().lower())
         if found is None:
-            raise NotFound(f"Redmine has no team {name!r}.{self._suggest(name, list(groups))}")
+            raise NotFound(f"Redmine has no team {echo(name)}.{self._suggest(name, list(groups))}")
         return found
 
     def status(self, name: str) -> Named:
@@ -177,13 +178,13 @@ class Catalog:
         found = table.get(name.strip().lower())
         if found is None:
             known = ", ".join(n.name for n in table.values())
-            raise NotFound(f"Redmine has no {kind} {name!r}. Known: {known}.")
+            raise NotFound(f"Redmine has no {kind} {echo(name)}. Known: {clip(known, 500)}.")
         return found
 
     @staticmethod
     def _suggest(typed: str, candidates: list[str]) -> str:
         close = [c for c in candidates if typed.lower() in c or c in typed.lower()][:3]
-        return f" Did you mean: {', '.join(close)}?" if close else ""
+        return f" Did you mean: {', '.join(clip(c, 60) for c in close)}?" if close else ""
 
     # ------------------------------------------------------------------ autocomplete
     def match_tickets(self, typed: str, first: int | None = None) -> list[tuple[str, int]]:

@@ -6,8 +6,19 @@ import datetime as dt
 
 import humanize
 
-from netbot.text import clip, quiet
+from netbot.text import clip, outside
 from netbot.tickets.records import Change, TicketDetail, TicketPage
+
+ECHO_LIMIT = 100  # characters of a typed value repeated back in a message
+
+
+def echo(value: object) -> str:
+    """A value someone typed (or Redmine sent), quoted for a message and cut to ECHO_LIMIT.
+
+    Error messages repeat what was asked for; uncut, a long value pushes a reply past
+    Discord's 2,000 characters and the person gets no answer at all.
+    """
+    return repr(clip(str(value), ECHO_LIMIT))
 
 
 def age(moment: dt.datetime, now: dt.datetime | None = None) -> str:
@@ -49,10 +60,10 @@ def footer(page: TicketPage) -> str:
 
 
 def list_lines(page: TicketPage, base_url: str, now: dt.datetime | None = None) -> list[str]:
-    """One Markdown line per ticket for a Discord embed."""
+    """One Markdown line per ticket for a Discord embed; Redmine's text is shown as text."""
     return [
-        f"[#{t.id}]({base_url}/issues/{t.id}) {quiet(clip(t.subject, 80))} · {t.status} · "
-        f"{quiet(t.assignee or 'unassigned')} · updated {age(t.updated_on, now).removesuffix(' old')} ago"
+        f"[#{t.id}]({base_url}/issues/{t.id}) {outside(t.subject, 80)} · {outside(t.status)} · "
+        f"{outside(t.assignee or 'unassigned')} · updated {age(t.updated_on, now).removesuffix(' old')} ago"
         for t in page.tickets
     ]
 

@@ -6,6 +6,10 @@ message is meant for people. Writes are checked before they are sent (a status t
 does not allow, a closed ticket) and verified after (Redmine can answer 204 and silently keep
 the old status), so a refused change is reported, never reported as done.
 
+A write whose answer was lost may have been saved, so retrying must not do it twice: a note
+identical to one the same person added in the last DUPLICATE_WINDOW is not added again, and
+a new ticket identical to one they created in that window is that ticket (`create_once`).
+
 These are blocking calls (python-redmine uses requests); the bot runs them in a thread.
 """
 
@@ -13,28 +17,74 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from netbot.errors import Refused, UserError
-from netbot.redmine import RedmineGateway
+from netbot.redmine import OutcomeUnknown, RedmineGateway
 from netbot.tickets.catalog import Catalog
-from netbot.tickets.records import Change, Note, TicketDetail, TicketPage, TicketSummary
+from netbot.tickets.format import echo
+from netbot.tickets.records import (
+    Change,
+    Note,
+    Person,
+    TicketDetail,
+    TicketPage,
+    TicketSummary,
+)
 
 THREAD_FIELD = "discord-thread"
 NOTES_SHOWN = 5
 STATUS_NEW, STATUS_IN_PROGRESS, STATUS_RESOLVED = "New", "In Progress", "Resolved"
 EDITABLE_FIELDS = ("status", "priority", "tracker", "subject", "due_date")
+# How far back an identical note or ticket by the same person counts as the same write
+# (a retry after an answer was lost), rather than a new one.
+DUPLICATE_WINDOW = dt.timedelta(minutes=10)
+NOTE_ALREADY_ADDED = "this note was already added a moment ago; not added twice"
+
+_ONE_TICKET = re.compile(r"\s*#?(\d+)\s*")
+_CHOICE_NAME = re.compile(r"\s*#(\d+)\s+\S")  # an autocomplete choice's name: "#12 Disk full"
+_SEVERAL_TICKETS = re.compile(r"\s*#?\d+(?:\s*[,;\s]\s*#?\d+)+\s*")
+# Characters that show nothing: controls, format characters (zero-width spaces and joiners,
+# BiDi marks, U+2060, U+FEFF) and separators.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
 
 
 def parse_ticket_id(text: str) -> int:
-    """A ticket number from what a person typed: "12", "#12", or a choice name "#12 Disk full"."""
-    match = re.match(r"\s*#?(\d+)\b", text)
-    if match is None:
-        raise UserError(
-            f"{text.strip()!r} is not a ticket number; type a number or pick one from the list."
-        )
-    return int(match.group(1))
+    """A ticket number from what a person typed: "12", "#12", or a choice name "#12 Disk full".
+
+    Several numbers ("12 34", "12,13") are refused rather than read as the first one.
+    """
+    if _SEVERAL_TICKETS.fullmatch(text):
+        raise UserError(f"{echo(text.strip())} names several tickets; give one ticket number.")
+    match = _ONE_TICKET.fullmatch(text) or _CHOICE_NAME.match(text)
+    if match is not None:
+        return int(match.group(1))
+    raise UserError(
+        f"{echo(text.strip())} is not a ticket number; type a number or pick one from the list."
+    )
+
+
+def has_visible_text(text: str) -> bool:
+    """Whether `text` shows anything: not only whitespace, zero-width or control characters."""
+    return any(unicodedata.category(c) not in _INVISIBLE_CATEGORIES for c in text)
+
+
+def _subject(text: str) -> str:
+    """A subject as Redmine gets it (stripped, at most 255); UserError if it shows nothing."""
+    if not has_visible_text(text):
+        raise UserError("A ticket needs a subject with visible text.")
+    return text.strip()[:255]
+
+
+@dataclass(frozen=True)
+class Created:
+    """The outcome of `create_once`: the ticket, and whether this call created it."""
+
+    ticket: TicketDetail
+    new: bool
 
 
 def _parse_time(value: Any) -> dt.datetime:
@@ -108,7 +158,7 @@ class TicketService:
                 "total_count"
             ]
 
-        ids, total = self.gateway.call(run, what=f"the search for {term!r}", as_login=actor)
+        ids, total = self.gateway.call(run, what=f"the search for {echo(term)}", as_login=actor)
         tickets = (
             self._summaries(actor, {"issue_id": ",".join(map(str, ids)), "status_id": "*"})
             if ids
@@ -127,8 +177,35 @@ class TicketService:
         )
         return self._detail(issue)
 
+    # ------------------------------------------------------------------ links
+    def link_target(self, login: str) -> Person:
+        """The Redmine user a Discord account may be linked to: a person, not a team."""
+        person = self.catalog.person(login)
+        if person.is_group:
+            raise UserError(f"{echo(person.name)} is a team; link to a person's login.")
+        return person
+
+    def button_linkable(self, login: str) -> Person:
+        """The user `login` names, if an admin may approve a request for it with a button.
+
+        Never a Redmine administrator nor the owner of netbot's key: acting as them is
+        acting with every power in Redmine, so an admin links those directly instead of
+        approving with one click a message that names the login. Asked of Redmine each
+        time (not the cache), as someone may have been made an administrator since.
+        """
+        person = self.link_target(login)
+        api = self.gateway.api()
+        user = self.gateway.call(lambda: api.user.get(person.id), what=f"user {echo(login)}")
+        if getattr(user, "admin", False) or user.id == self._current_user(None):
+            raise Refused(
+                f"{echo(person.login)} is a Redmine administrator account (or netbot's own): "
+                "a request to act as it is never approved with a button; an admin links it "
+                "directly with /ticket link, naming you as the member."
+            )
+        return person
+
     # ------------------------------------------------------------------ writes
-    def create(
+    def create_once(
         self,
         actor: str | None,
         subject: str,
@@ -137,14 +214,17 @@ class TicketService:
         tracker: str | None = None,
         priority: str | None = None,
         team: str | None = None,
-    ) -> TicketDetail:
-        """A new ticket in the project, optionally assigned to a team."""
-        subject = subject.strip()
-        if not subject:
-            raise UserError("A ticket needs a subject.")
+    ) -> Created:
+        """A new ticket, unless this person created the same one a moment ago.
+
+        "The same": same project, author, subject and description, created within
+        DUPLICATE_WINDOW. Then that ticket is returned (`new` False) and nothing is sent, so
+        a retry after a lost answer never makes a second ticket.
+        """
+        subject = _subject(subject)
         fields: dict[str, Any] = {
             "project_id": self.project,
-            "subject": subject[:255],
+            "subject": subject,
             "description": description,
         }
         if tracker:
@@ -154,11 +234,19 @@ class TicketService:
         if team:
             fields["assigned_to_id"] = self.catalog.team(team).id
         api = self.gateway.api(actor)
+        twin = self._recent_twin(actor, subject, description)
+        if twin is not None:
+            return Created(self.show(actor, twin), new=False)
         issue = self.gateway.call(
-            lambda: api.issue.create(**fields), what="the new ticket", as_login=actor
+            lambda: api.issue.create(**fields),
+            what="the new ticket",
+            as_login=actor,
+            check="your newest tickets in Redmine",
         )
         self.catalog.add_ticket(issue.id, subject)
-        return self.show(actor, issue.id)
+        return Created(
+            self._read_back(actor, issue.id, f"Ticket #{issue.id} was created"), new=True
+        )
 
     def assign(self, actor: str | None, ticket_id: int, assignee: str) -> Change:
         person = self.catalog.person(assignee)
@@ -184,7 +272,8 @@ class TicketService:
         return self._update(actor, ticket_id, {"status_id": status.id}, open_only=True)
 
     def note(self, actor: str | None, ticket_id: int, text: str) -> Change:
-        if not text.strip():
+        """Add a note; the same note by the same person a moment ago is not added twice."""
+        if not has_visible_text(text):
             raise UserError("The note is empty.")
         return self._update(actor, ticket_id, {"notes": text})
 
@@ -197,13 +286,11 @@ class TicketService:
         if field == "tracker":
             return self._update(actor, ticket_id, {"tracker_id": self.catalog.tracker(value).id})
         if field == "subject":
-            if not value.strip():
-                raise UserError("A ticket needs a subject.")
-            return self._update(actor, ticket_id, {"subject": value.strip()[:255]})
+            return self._update(actor, ticket_id, {"subject": _subject(value)})
         if field == "due_date":
             return self._update(actor, ticket_id, {"due_date": _due_date(value)})
         raise UserError(
-            f"{field!r} cannot be changed here; choose one of {', '.join(EDITABLE_FIELDS)}."
+            f"{echo(field)} cannot be changed here; choose one of {', '.join(EDITABLE_FIELDS)}."
         )
 
     def collaborate(self, actor: str | None, ticket_id: int) -> Change:
@@ -225,7 +312,7 @@ class TicketService:
             issue.watcher.add(me)
             return True
 
-        added = self.gateway.call(watch, what=f"ticket {ticket_id}")
+        added = self.gateway.call(watch, what=f"ticket {ticket_id}", check=f"#{ticket_id}")
         return Change(
             self.show(actor, ticket_id), ["you now watch it" if added else "you already watch it"]
         )
@@ -262,10 +349,64 @@ class TicketService:
                     f"Redmine's workflow does not let {actor or 'you'} move ticket {ticket_id} "
                     f"from {before.status} to {self.catalog.status_name(target_status)}."
                 )
-        self.gateway.call(lambda: api.issue.update(ticket_id, **fields), what=what, as_login=actor)
-        after = self.show(actor, ticket_id)
+        if "notes" in fields and self._noted_just_now(actor, before_issue, fields["notes"]):
+            return Change(before, [NOTE_ALREADY_ADDED])
+        self.gateway.call(
+            lambda: api.issue.update(ticket_id, **fields),
+            what=what,
+            as_login=actor,
+            check=f"#{ticket_id}",
+        )
+        after = self._read_back(actor, ticket_id, f"Redmine took the change to ticket {ticket_id}")
         self._verify(before, after, fields)
         return Change(after, _differences(before, after, fields))
+
+    def _read_back(self, actor: str | None, ticket_id: int, done: str) -> TicketDetail:
+        """The ticket after a write Redmine accepted.
+
+        If it cannot be read, the write still happened: say it is unconfirmed, never that
+        nothing changed (a retry would do it twice).
+        """
+        try:
+            return self.show(actor, ticket_id)
+        except UserError as exc:
+            raise OutcomeUnknown(
+                f"{done}, but reading it back failed, so it is not confirmed; check "
+                f"#{ticket_id} before retrying."
+            ) from exc
+
+    def _noted_just_now(self, actor: str | None, issue: Any, text: str) -> bool:
+        """Whether the actor added this very note within DUPLICATE_WINDOW (a retried write)."""
+        since = dt.datetime.now(dt.UTC) - DUPLICATE_WINDOW
+        recent = [
+            j
+            for j in getattr(issue, "journals", [])
+            if _same_text(getattr(j, "notes", "") or "", text)
+            and _parse_time(j.created_on) >= since
+        ]
+        return bool(recent) and any(j.user.id == self._current_user(actor) for j in recent)
+
+    def _recent_twin(self, actor: str | None, subject: str, description: str) -> int | None:
+        """A ticket the actor created within DUPLICATE_WINDOW with this subject and description."""
+        api = self.gateway.api(actor)
+        since = dt.datetime.now(dt.UTC) - DUPLICATE_WINDOW
+
+        def find() -> int | None:
+            newest = api.issue.filter(
+                project_id=self.project, author_id="me", status_id="*", sort="id:desc", limit=10
+            )
+            return next(
+                (
+                    i.id
+                    for i in newest
+                    if i.subject == subject
+                    and _same_text(getattr(i, "description", "") or "", description)
+                    and _parse_time(i.created_on) >= since
+                ),
+                None,
+            )
+
+        return self.gateway.call(find, what="your newest tickets", as_login=actor)
 
     def _verify(self, before: TicketDetail, after: TicketDetail, fields: dict[str, Any]) -> None:
         """Raise Refused when Redmine answered success but kept the old value."""
@@ -369,7 +510,7 @@ class TicketService:
             notes=[Note(j.user.name, j.notes, _parse_time(j.created_on)) for j in journals][
                 -NOTES_SHOWN:
             ],
-            url=f"{self.gateway.url}/issues/{issue.id}",
+            url=f"{self.gateway.link_url}/issues/{issue.id}",
             thread_id=thread,
         )
 
@@ -382,8 +523,17 @@ def _due_date(value: str) -> str:
         return dt.date.fromisoformat(value).isoformat()
     except ValueError:
         raise UserError(
-            f"{value!r} is not a date; use YYYY-MM-DD, or 'none' to clear it."
+            f"{echo(value)} is not a date; use YYYY-MM-DD, or 'none' to clear it."
         ) from None
+
+
+def _same_text(stored: str, typed: str) -> bool:
+    """Whether Redmine's copy of a text is what was typed (Redmine stores CRLF line breaks)."""
+
+    def plain(text: str) -> str:
+        return text.replace("\r\n", "\n").strip()
+
+    return plain(stored) == plain(typed)
 
 
 # Redmine field sent -> (label people read, how to read its value off a ticket)

@@ -9,28 +9,55 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+import re
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, TypeVar
 
 import discord
 
 from . import payloads
+from . import permissions as perms
 from .payloads import snowflake
 from .records import FakeMessage, InteractionRecord, walk_components
-from .server import DEFAULT_TIMEOUT, EVERYONE_PERMISSIONS, FakeDiscordServer, Ref, ref_id
+from .server import (
+    DEFAULT_PRIVILEGED_INTENTS,
+    DEFAULT_TIMEOUT,
+    FakeDiscordServer,
+    Ref,
+    ref_id,
+)
 
 BotT = TypeVar("BotT", bound=discord.Client)
-ALL_PERMISSIONS = (1 << 53) - 1
+BOT_ROLE_POSITION = 250  # above every role a test adds, as an integration role usually is
 _SUBCOMMAND, _GROUP = 1, 2
 
 
 class FakeDiscord(FakeDiscordServer):
     """A fake Discord with one guild (``guild``), one text channel (``channel``) and one
-    member (``user``) ready-made, so most tests need no setup at all."""
+    member (``user``) ready-made, so most tests need no setup at all.
 
-    def __init__(self, *, bot_name: str = "netbot", default_timeout: float = DEFAULT_TIMEOUT):
-        super().__init__(bot_name=bot_name, default_timeout=default_timeout)
+    The bot joins each guild with its own role holding ``bot_permissions`` (names, an int or
+    ``discord.Permissions``; default :data:`~.permissions.DEFAULT_BOT`, no Administrator) on
+    top of @everyone; ``privileged_intents`` are the ones switched on for the application.
+    """
+
+    def __init__(
+        self,
+        *,
+        bot_name: str = "netbot",
+        default_timeout: float = DEFAULT_TIMEOUT,
+        bot_permissions: int | Iterable[str] | discord.Permissions = tuple(perms.DEFAULT_BOT),
+        privileged_intents: tuple[str, ...] = DEFAULT_PRIVILEGED_INTENTS,
+    ):
+        super().__init__(
+            bot_name=bot_name,
+            default_timeout=default_timeout,
+            privileged_intents=privileged_intents,
+        )
         self._bot_task: asyncio.Task[None] | None = None
+        self.bot_permissions = perms.bits(bot_permissions)
+        # The server belongs to a person, not to the bot (an owner may do anything).
+        self.owner = self.add_user("server-owner")
         self.guild = self.add_guild("netbot-test")
         self.channel = self.add_channel(self.guild, "general")
         self.user = self.add_member(self.guild, self.add_user("alice"))
@@ -38,19 +65,51 @@ class FakeDiscord(FakeDiscordServer):
     # -- world setup (before or after the bot connected) ------------------------------------
 
     def add_guild(self, name: str = "guild") -> dict[str, Any]:
-        """A guild with an @everyone role and the bot as an administrator member."""
+        """A guild owned by ``owner`` with an @everyone role (Discord's defaults), and the bot
+        as a member with its own role (``bot_permissions``)."""
         guild_id = snowflake()
-        guild = payloads.guild(guild_id, name, owner_id=self.application_id)
+        guild = payloads.guild(guild_id, name, owner_id=self.owner["id"])
         self.guilds[guild_id] = guild
-        self.roles[guild_id] = {
-            guild_id: payloads.role(guild_id, "@everyone", 0, EVERYONE_PERMISSIONS)
-        }
+        self.roles[guild_id] = {guild_id: payloads.role(guild_id, "@everyone", 0, perms.EVERYONE)}
         self.members[guild_id] = {}
-        admin = self.add_role(guild, "netbot", permissions=8)
-        self.add_member(guild, self.bot_user, roles=[admin])
+        bot_role = payloads.role(snowflake(), self.bot_user["username"], BOT_ROLE_POSITION, 0)
+        bot_role.update(managed=True, permissions=str(self.bot_permissions))
+        self.roles[guild_id][bot_role["id"]] = bot_role
+        self.add_member(guild, self.bot_user, roles=[bot_role])
         if self._identified:
             self.dispatch("GUILD_CREATE", self.guild_create(guild_id))
         return guild
+
+    def bot_role(self, guild: Ref | None = None) -> dict[str, Any]:
+        """The bot's own role in ``guild`` (default: the ready-made one)."""
+        guild_id = ref_id(guild if guild is not None else self.guild)
+        return next(r for r in self.roles[guild_id].values() if r["managed"])
+
+    def set_role_permissions(
+        self, role: Ref, permissions: int | Iterable[str] | discord.Permissions
+    ) -> None:
+        """Change a role's permissions, announced with GUILD_ROLE_UPDATE once connected."""
+        role_id = ref_id(role)
+        guild_id = next(g for g, roles in self.roles.items() if role_id in roles)
+        self.roles[guild_id][role_id]["permissions"] = str(perms.bits(permissions))
+        if self._identified:
+            self.dispatch(
+                "GUILD_ROLE_UPDATE", {"guild_id": guild_id, "role": self.roles[guild_id][role_id]}
+            )
+
+    def deny_bot(self, *names: str, guild: Ref | None = None) -> None:
+        """Take permissions from the bot in a guild: from its role and from @everyone
+        (Discord's default @everyone grants sending, embeds, files and threads)."""
+        guild_id = ref_id(guild if guild is not None else self.guild)
+        denied = perms.bits(names)
+        for role in (self.bot_role(guild_id), self.roles[guild_id][guild_id]):
+            self.set_role_permissions(role, int(role["permissions"]) & ~denied)
+
+    def archive_thread(self, thread: Ref, *, locked: bool = False) -> None:
+        """Discord auto-archived a thread (py-cord drops it from its cache)."""
+        channel = self.channels[ref_id(thread)]
+        channel["thread_metadata"]["locked"] = locked
+        self.set_archived(channel, True)
 
     def add_role(self, guild: Ref, name: str, *, permissions: int = 0) -> dict[str, Any]:
         guild_id = ref_id(guild)
@@ -297,7 +356,7 @@ class FakeDiscord(FakeDiscordServer):
             channel = self.channels[target]
             resolved.setdefault("channels", {})[target] = {
                 **channel,
-                "permissions": str(ALL_PERMISSIONS),
+                "permissions": str(self.permissions_of(self.user, channel)),
             }
         else:
             role = next((r[target] for r in self.roles.values() if target in r), None)
@@ -332,8 +391,9 @@ class FakeDiscord(FakeDiscordServer):
             "token": token,
             "version": 1,
             "channel_id": channel["id"],
-            "channel": channel,
-            "app_permissions": str(ALL_PERMISSIONS),
+            # Both computed as Discord does: what the user and what the bot may do here.
+            "channel": {**channel, "permissions": str(self.permissions_of(user_id, channel))},
+            "app_permissions": str(self.permissions_of(self.application_id, channel)),
             "locale": "en-US",
             "entitlements": [],
             "attachment_size_limit": 26214400,
@@ -342,10 +402,7 @@ class FakeDiscord(FakeDiscordServer):
             member = self.members[guild_id].get(user_id)
             if member is None:
                 raise AssertionError(f"user {user_id} is not a member of guild {guild_id}")
-            roles = self.roles[guild_id]
-            permissions = EVERYONE_PERMISSIONS
-            for role_id in member["roles"]:
-                permissions |= int(roles[role_id]["permissions"])
+            permissions = self.permissions_of(user_id, channel)
             payload.update(
                 guild_id=guild_id,
                 guild={"id": guild_id, "locale": "en-US", "features": []},
@@ -368,13 +425,16 @@ class FakeDiscord(FakeDiscordServer):
     # -- user messages and inspection -------------------------------------------------------
 
     async def send_user_message(self, channel: Ref, user: Ref, content: str) -> FakeMessage:
-        """A user posts in a channel: the bot gets MESSAGE_CREATE (needs the message_content
-        intent to see ``content``, as on Discord)."""
+        """A user posts in a channel: the bot gets MESSAGE_CREATE (it sees ``content`` only
+        with the message_content intent, in a DM or when the message mentions it, as on
+        Discord)."""
         await self.wait_until(lambda: self._identified, "the bot to connect to the gateway")
         channel_id, author = ref_id(channel), self.users[ref_id(user)]
         payload = payloads.message(snowflake(), channel_id, author, {"content": content})
+        mentioned = dict.fromkeys(re.findall(r"<@!?(\d+)>", content))
+        payload["mentions"] = [self.users[u] for u in mentioned if u in self.users]
         message = FakeMessage(payload)
-        self.messages[payload["id"]] = message
+        self.record_message(message)
         self.dispatch("MESSAGE_CREATE", self._gateway_message(payload))
         return message
 

@@ -5,6 +5,12 @@ interactions) for the real py-cord client to start, sync commands and answer int
 Anything it does not know is recorded as a failure and answered 404, so a test never passes
 because the fake silently ignored a call; every request and response is also checked against
 Discord's OpenAPI description (see :mod:`.contract`).
+
+Where real Discord is stricter than a simple fake, so is this one: each route checks the
+permission Discord requires (403, code 50013; 50001 when the bot cannot see the channel),
+privileged intents the application has not switched on close the gateway with 4014, message
+content is empty without the message_content intent, GUILD_CREATE lists only active threads,
+and components with a repeated custom_id are refused (400, code 50035).
 """
 
 from __future__ import annotations
@@ -19,13 +25,20 @@ from typing import Any, Self
 from aiohttp import WSMsgType, web
 
 from . import contract, payloads
+from . import permissions as perms
 from .payloads import snowflake
 from .records import FakeMessage, InteractionRecord, RequestRecord
 
 API_VERSION = 10
 LOADING = 128  # message flag of a deferred "thinking..." response
 DEFAULT_TIMEOUT = 5.0
-EVERYONE_PERMISSIONS = 1071698660929  # Discord's default @everyone permissions
+# What the application has switched on in the Developer Portal unless a test says otherwise:
+# what netbot and the harness's own tests ask for.
+DEFAULT_PRIVILEGED_INTENTS = ("members", "message_content")
+DISALLOWED_INTENTS = 4014  # gateway close code
+THREAD_TYPES = (10, 11, 12)
+# Message fields an application without the Message Content intent receives empty.
+CONTENT_FIELDS = {"content": "", "embeds": [], "attachments": [], "components": []}
 
 Ref = dict[str, Any] | int | str
 Result = tuple[int, Any]
@@ -47,8 +60,23 @@ class Call:
     body: Any
 
 
+def is_active_thread(channel: dict[str, Any]) -> bool:
+    return channel["type"] in THREAD_TYPES and not channel["thread_metadata"]["archived"]
+
+
 class Unknown(LookupError):
     """An id the fake does not know; answered like Discord: 404 with a JSON error code."""
+
+
+class Rejected(Exception):
+    """A request real Discord refuses (permissions, archived thread, invalid form body)."""
+
+    def __init__(self, status: int, code: int, message: str, errors: Any = None) -> None:
+        super().__init__(f"{status} {code} {message}")
+        self.status = status
+        self.body: dict[str, Any] = {"message": message, "code": code}
+        if errors is not None:
+            self.body["errors"] = errors
 
 
 def lookup(mapping: dict[str, Any], key: str, what: str, code: int) -> Any:
@@ -56,6 +84,58 @@ def lookup(mapping: dict[str, Any], key: str, what: str, code: int) -> Any:
     if value is None or getattr(value, "deleted", False):
         raise Unknown(what, code)
     return value
+
+
+def missing_permissions() -> Rejected:
+    return Rejected(403, 50013, "Missing Permissions")
+
+
+def missing_access() -> Rejected:
+    return Rejected(403, 50001, "Missing Access")
+
+
+def archived_thread() -> Rejected:
+    return Rejected(400, 50083, "Thread is archived")
+
+
+def duplicate_custom_id(components: list[dict[str, Any]], owner: list[str]) -> Rejected | None:
+    """Discord's 400 for a message whose components repeat a custom_id, with the error at
+    the repeated component's path (e.g. ``components.0.components.1.custom_id``)."""
+    seen: set[str] = set()
+
+    def find(component: dict[str, Any], at: list[str]) -> list[str] | None:
+        custom_id = component.get("custom_id")
+        if custom_id is not None:
+            if custom_id in seen:
+                return [*at, "custom_id"]
+            seen.add(custom_id)
+        children = [
+            (child, [*at, "components", str(index)])
+            for index, child in enumerate(component.get("components") or [])
+        ] + [
+            (component[key], [*at, key])
+            for key in ("component", "accessory")
+            if isinstance(component.get(key), dict)
+        ]
+        for child, child_at in children:
+            if (found := find(child, child_at)) is not None:
+                return found
+        return None
+
+    where = find({"components": components}, owner)
+    if where is None:
+        return None
+    errors: dict[str, Any] = {
+        "_errors": [
+            {
+                "code": "COMPONENT_CUSTOM_ID_DUPLICATED",
+                "message": "Component custom id cannot be duplicated",
+            }
+        ]
+    }
+    for key in reversed(where):
+        errors = {key: errors}
+    return Rejected(400, 50035, "Invalid Form Body", errors)
 
 
 @dataclass
@@ -73,10 +153,21 @@ class Fault:
 class FakeDiscordServer:
     """REST + gateway core; :class:`~.harness.FakeDiscord` adds the test-driving API."""
 
-    def __init__(self, *, bot_name: str = "netbot", default_timeout: float = DEFAULT_TIMEOUT):
+    def __init__(
+        self,
+        *,
+        bot_name: str = "netbot",
+        default_timeout: float = DEFAULT_TIMEOUT,
+        privileged_intents: tuple[str, ...] = DEFAULT_PRIVILEGED_INTENTS,
+    ):
         self.default_timeout = default_timeout
         self.application_id = snowflake()
         self.bot_user = payloads.user(self.application_id, bot_name, bot=True)
+        # Switched on for the application in the Developer Portal: asking for another
+        # privileged intent closes the gateway with 4014, and REST redacts message content
+        # without message_content. ``intents`` is what the bot identified with.
+        self.enabled_intents = perms.intent_bits(privileged_intents)
+        self.intents = 0
         self.guilds: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.roles: dict[str, dict[str, dict[str, Any]]] = {}
@@ -87,6 +178,7 @@ class FakeDiscordServer:
         self.interactions: dict[str, InteractionRecord] = {}
         self.requests: list[RequestRecord] = []
         self.failures: list[str] = []
+        self.denied: list[str] = []  # the permission each 50013 answer found missing
         self.gateway_events: list[tuple[str, dict[str, Any]]] = []
         self._faults: list[Fault] = []
         self._changed = asyncio.Condition()
@@ -206,6 +298,9 @@ class FakeDiscordServer:
                 if op == 1:
                     await ws.send_str(json.dumps({"op": 11}))
                 elif op == 2:
+                    if self._disallowed_intents(data):
+                        await ws.close(code=DISALLOWED_INTENTS, message=b"Disallowed intent(s).")
+                        break
                     self._identify(data)
                     writer = asyncio.create_task(self._write(ws))
                 elif op == 8:
@@ -225,9 +320,14 @@ class FakeDiscordServer:
             self._seq += 1
             await ws.send_str(json.dumps({**frame, "s": self._seq}))
 
+    def _disallowed_intents(self, data: dict[str, Any]) -> bool:
+        """A privileged intent the application has not switched on (Discord closes 4014)."""
+        return bool(int(data.get("intents", 0)) & perms.PRIVILEGED & ~self.enabled_intents)
+
     def _identify(self, data: dict[str, Any]) -> None:
         if not str(data.get("token", "")).strip():
             self.fail("gateway: IDENTIFY without a token")
+        self.intents = int(data.get("intents", 0))
         self._identified = True
         self._outbox.put_nowait(
             {
@@ -239,7 +339,7 @@ class FakeDiscordServer:
                     "guilds": [{"id": gid, "unavailable": True} for gid in self.guilds],
                     "session_id": snowflake(),
                     "resume_gateway_url": self._ws_url,
-                    "application": {"id": self.application_id, "flags": 0},
+                    "application": {"id": self.application_id, "flags": self._app_flags()},
                     "private_channels": [],
                 },
             }
@@ -249,9 +349,19 @@ class FakeDiscordServer:
                 {"op": 0, "t": "GUILD_CREATE", "d": self.guild_create(guild_id)}
             )
 
+    def _app_flags(self) -> int:
+        """The application flags that say which privileged intents are switched on."""
+        flags = {"members": 1 << 15, "presences": 1 << 13, "message_content": 1 << 19}
+        return sum(f for name, f in flags.items() if self.enabled_intents & perms.INTENTS[name])
+
     def guild_create(self, guild_id: str) -> dict[str, Any]:
-        """The full GUILD_CREATE payload: guild, roles, channels, threads and members."""
+        """The GUILD_CREATE payload: guild, roles, channels, ACTIVE threads only (as Discord:
+        archived ones must be fetched), and members (only the bot's own without the members
+        intent)."""
         channels = [c for c in self.channels.values() if c.get("guild_id") == guild_id]
+        members = list(self.members[guild_id].values())
+        if not self.intents & perms.INTENTS["members"]:
+            members = [m for m in members if m["user"]["id"] == self.application_id]
         return {
             **self.guilds[guild_id],
             "unavailable": False,
@@ -259,9 +369,9 @@ class FakeDiscordServer:
             "joined_at": payloads.now_iso(),
             "member_count": len(self.members[guild_id]),
             "roles": list(self.roles[guild_id].values()),
-            "channels": [c for c in channels if c["type"] not in (10, 11, 12)],
-            "threads": [c for c in channels if c["type"] in (10, 11, 12)],
-            "members": list(self.members[guild_id].values()),
+            "channels": [c for c in channels if c["type"] not in THREAD_TYPES],
+            "threads": [c for c in channels if is_active_thread(c)],
+            "members": members,
             "voice_states": [],
             "presences": [],
             "stage_instances": [],
@@ -356,12 +466,26 @@ class FakeDiscordServer:
                     self._faults.remove(fault)
                 return fault.status, fault.body
         try:
+            self._check_components(call.body)
             return handler(call)
         except Unknown as exc:
             return 404, {"message": f"Unknown {exc.args[0]}", "code": exc.args[1]}
+        except Rejected as exc:
+            return exc.status, exc.body
         except Exception as exc:  # a bug in the fake must fail the test, not hang it
             self.fail(f"fake crashed on {method} {template}: {exc!r}")
             return 400, {"message": repr(exc), "code": 0}  # 4xx: py-cord retries 5xx slowly
+
+    @staticmethod
+    def _check_components(body: Any) -> None:
+        """Components of a message or modal (top level, or ``data`` of an interaction callback)
+        must not repeat a custom_id."""
+        if not isinstance(body, dict):
+            return
+        for owner, holder in (([], body), (["data"], body.get("data"))):
+            components = holder.get("components") if isinstance(holder, dict) else None
+            if isinstance(components, list) and (problem := duplicate_custom_id(components, owner)):
+                raise problem
 
     @staticmethod
     async def _read_body(request: web.Request) -> Any:
@@ -414,26 +538,20 @@ class FakeDiscordServer:
                 webhook + "/messages/{message_id}",
                 lambda c: self._delete(self._message(c)),
             ),
-            ("GET", "/channels/{channel_id}", lambda c: (200, self._channel_of(c))),
+            ("GET", "/channels/{channel_id}", self._get_channel),
             ("PATCH", "/channels/{channel_id}", self._edit_channel),
             ("DELETE", "/channels/{channel_id}", self._delete_channel),
             ("GET", "/channels/{channel_id}/messages", self._list_messages),
             ("POST", "/channels/{channel_id}/messages", self._create_message),
-            (
-                "GET",
-                "/channels/{channel_id}/messages/{message_id}",
-                lambda c: (200, self._message(c).payload),
-            ),
+            ("GET", "/channels/{channel_id}/messages/{message_id}", self._get_message),
             ("PATCH", "/channels/{channel_id}/messages/{message_id}", self._edit_message),
-            (
-                "DELETE",
-                "/channels/{channel_id}/messages/{message_id}",
-                lambda c: self._delete(self._message(c)),
-            ),
+            ("DELETE", "/channels/{channel_id}/messages/{message_id}", self._delete_message),
             ("POST", "/channels/{channel_id}/threads", self._create_thread),
             ("POST", "/channels/{channel_id}/messages/{message_id}/threads", self._create_thread),
-            ("PUT", "/channels/{channel_id}/thread-members/@me", lambda c: (204, None)),
-            ("PUT", "/channels/{channel_id}/thread-members/{user_id}", lambda c: (204, None)),
+            ("GET", "/channels/{channel_id}/threads/archived/public", self._archived_threads),
+            ("PUT", "/channels/{channel_id}/thread-members/@me", self._join_thread),
+            ("PUT", "/channels/{channel_id}/thread-members/{user_id}", self._join_thread),
+            ("GET", "/guilds/{guild_id}/threads/active", self._active_threads),
             ("GET", "/guilds/{guild_id}/members", self._list_members),
             ("GET", "/guilds/{guild_id}/members/{user_id}", self._get_member),
             (
@@ -552,6 +670,103 @@ class FakeDiscordServer:
         original.loading = False
         return 200, original.payload
 
+    # -- permissions and intents ------------------------------------------------------------
+
+    def permissions_of(self, user: Ref, channel: Ref) -> int:
+        """What ``user`` may do in ``channel``, computed as Discord does (owner and
+        Administrator first, then @everyone, roles and the channel's overwrites; a thread
+        uses its parent's)."""
+        user_id, channel = ref_id(user), self.channels[ref_id(channel)]
+        guild_id = channel.get("guild_id")
+        if guild_id is None:
+            return perms.DM
+        base = self.guild_permissions_of(user_id, guild_id)
+        member = self.members[guild_id].get(user_id)
+        if member is None or base == perms.ALL:  # owner or Administrator: no overwrites apply
+            return base
+        thread = channel["type"] in THREAD_TYPES
+        source = self.channels.get(channel.get("parent_id") or "", channel) if thread else channel
+        overwrites = source.get("permission_overwrites") or []
+        return perms.compute(base, member["roles"], user_id, guild_id, overwrites, thread=thread)
+
+    def guild_permissions_of(self, user: Ref, guild: Ref) -> int:
+        """Server-wide permissions: @everyone plus the member's roles (all for the owner and
+        for Administrator); 0 for someone who is not a member."""
+        user_id, guild_id = ref_id(user), ref_id(guild)
+        member = self.members[guild_id].get(user_id)
+        if self.guilds[guild_id]["owner_id"] == user_id:
+            return perms.ALL
+        if member is None:
+            return 0
+        roles = self.roles[guild_id]
+        base = int(roles[guild_id]["permissions"])
+        for role_id in member["roles"]:
+            base |= int(roles[role_id]["permissions"])
+        return perms.ALL if base & perms.FLAGS["administrator"] else base
+
+    def _require(self, channel: dict[str, Any], *names: str) -> None:
+        """Refuse like Discord when the bot cannot see ``channel`` (50001) or lacks one of
+        the permissions (50013). DMs have no permissions to check."""
+        if channel.get("guild_id") is None:
+            return
+        have = self.permissions_of(self.application_id, channel)
+        if not have & perms.FLAGS["view_channel"]:
+            raise missing_access()
+        self._refuse_lacking(have, names)
+
+    def _refuse_lacking(self, have: int, names: tuple[str, ...]) -> None:
+        """50013, noting which permission was missing (``denied``) for tests to check."""
+        if lacking := [n for n in names if not have & perms.FLAGS[n]]:
+            self.denied.append(lacking[0])
+            raise missing_permissions()
+
+    def _readable(self, payload: dict[str, Any], intents: int) -> dict[str, Any]:
+        """A message as an application with ``intents`` receives it: without Message Content,
+        content, embeds, attachments and components are empty, except in DMs, in the bot's
+        own messages and in messages that mention the bot."""
+        if intents & perms.INTENTS["message_content"]:
+            return payload
+        guild_id = self.channels.get(payload["channel_id"], {}).get("guild_id")
+        if (
+            guild_id is None
+            or payload["author"]["id"] == self.application_id
+            or any(u["id"] == self.application_id for u in payload.get("mentions", []))
+        ):
+            return payload
+        return {**payload, "content": "", "embeds": [], "attachments": [], "components": []}
+
+    def _mentions(self, channel_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Who the bot's message really pings: what the content mentions, narrowed by
+        ``allowed_mentions``; @everyone and unmentionable roles need Mention Everyone."""
+        content = body.get("content") or ""
+        allowed = body.get("allowed_mentions") or {"parse": ["everyone", "roles", "users"]}
+        parse = allowed.get("parse") or []
+        channel = self.channels.get(channel_id, {})
+        may_everyone = bool(
+            channel.get("guild_id")
+            and self.permissions_of(self.application_id, channel) & perms.FLAGS["mention_everyone"]
+        )
+        roles = self.roles.get(channel.get("guild_id") or "", {})
+        allowed_roles = {str(r) for r in allowed.get("roles") or []}
+        allowed_users = {str(u) for u in allowed.get("users") or []}
+        return {
+            "mention_everyone": may_everyone
+            and "everyone" in parse
+            and bool(re.search(r"@(everyone|here)\b", content)),
+            "mention_roles": [
+                role_id
+                for role_id in dict.fromkeys(re.findall(r"<@&(\d+)>", content))
+                if role_id in roles
+                and ("roles" in parse or role_id in allowed_roles)
+                and (roles[role_id]["mentionable"] or may_everyone)
+            ],
+            "mentions": [
+                self.users[user_id]
+                for user_id in dict.fromkeys(re.findall(r"<@!?(\d+)>", content))
+                if user_id in self.users and ("users" in parse or user_id in allowed_users)
+            ],
+        }
+
     # -- REST handlers: messages ------------------------------------------------------------
 
     def _store_message(
@@ -565,19 +780,32 @@ class FakeDiscordServer:
             body,
             webhook_id=self.application_id if webhook else None,
         )
+        payload.update(self._mentions(channel_id, body))
         message = FakeMessage(payload, [body])
-        self.messages[payload["id"]] = message
+        self.record_message(message)
         if not webhook:
             self.dispatch("MESSAGE_CREATE", self._gateway_message(payload))
         return message
 
+    def record_message(self, message: FakeMessage) -> None:
+        """Keep a new message; a visible one becomes its channel's ``last_message_id``."""
+        self.messages[message.payload["id"]] = message
+        channel = self.channels.get(message.payload["channel_id"])
+        if channel is None or message.ephemeral:
+            return
+        channel["last_message_id"] = message.payload["id"]
+        if channel["type"] in THREAD_TYPES:
+            channel["message_count"] += 1
+            channel["total_message_sent"] += 1
+
     def _gateway_message(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """A message as a gateway event: with guild_id and the author's member."""
+        """A message as a gateway event: with guild_id and the author's member, and content
+        only as the bot's identified intents allow."""
         channel = self.channels.get(payload["channel_id"], {})
         guild_id = channel.get("guild_id")
         if guild_id is None:
             return payload
-        event = {**payload, "guild_id": guild_id}
+        event = {**self._readable(payload, self.intents), "guild_id": guild_id}
         member = self.members[guild_id].get(payload["author"]["id"])
         if member is not None:
             event["member"] = {k: v for k, v in member.items() if k != "user"}
@@ -592,12 +820,37 @@ class FakeDiscordServer:
             message.payload["components"] = payloads.with_component_ids(body["components"] or [])
         message.payload["edited_timestamp"] = payloads.now_iso()
 
+    def _channel_message(self, call: Call) -> tuple[dict[str, Any], FakeMessage]:
+        """The channel and the message of a ``/channels/{id}/messages/{id}`` route."""
+        channel, message = self._channel_of(call), self._message(call)
+        if message.payload["channel_id"] != channel["id"]:
+            raise Unknown("Message", 10008)
+        return channel, message
+
+    def _get_message(self, call: Call) -> Result:
+        channel, message = self._channel_message(call)
+        self._require(channel, "read_message_history")
+        return 200, self._readable(message.payload, self.enabled_intents)
+
     def _edit_message(self, call: Call) -> Result:
-        message = self._message(call)
+        if "channel_id" in call.params:
+            channel, message = self._channel_message(call)
+            if message.payload["author"]["id"] != self.application_id:
+                raise Rejected(403, 50005, "Cannot edit a message authored by another user")
+            self._require(channel, *(["embed_links"] if call.body.get("embeds") else []))
+        else:
+            message = self._message(call)
         self._apply_edit(message, call.body)
         if "channel_id" in call.params:
             self.dispatch("MESSAGE_UPDATE", self._gateway_message(message.payload))
         return 200, message.payload
+
+    def _delete_message(self, call: Call) -> Result:
+        """The bot deletes its own messages freely; others' need Manage Messages."""
+        channel, message = self._channel_message(call)
+        own = message.payload["author"]["id"] == self.application_id
+        self._require(channel, *([] if own else ["manage_messages"]))
+        return self._delete(message)
 
     @staticmethod
     def _delete(message: FakeMessage) -> Result:
@@ -605,16 +858,44 @@ class FakeDiscordServer:
         return 204, None
 
     def _list_messages(self, call: Call) -> Result:
-        found = self.messages_in(call.params["channel_id"])
+        """Without Read Message History Discord answers an empty list, not an error."""
+        channel = self._channel_of(call)
+        self._require(channel)
+        if channel.get("guild_id") and not (
+            self.permissions_of(self.application_id, channel) & perms.FLAGS["read_message_history"]
+        ):
+            return 200, []
+        found = self.messages_in(channel)
         if before := call.query.get("before"):
             found = [m for m in found if m.id < int(before)]
         if after := call.query.get("after"):
             found = [m for m in found if m.id > int(after)]
         limit = int(call.query.get("limit", 50))
-        return 200, [m.payload for m in reversed(found)][:limit]
+        return 200, [self._readable(m.payload, self.enabled_intents) for m in reversed(found)][
+            :limit
+        ]
 
     def _create_message(self, call: Call) -> Result:
-        return 200, self._store_message(self._channel_of(call)["id"], call.body).payload
+        """Post in a channel with the permissions Discord checks for what the body carries;
+        posting in an archived thread unarchives it (a locked one needs Manage Threads)."""
+        channel, body = self._channel_of(call), call.body or {}
+        thread = channel["type"] in THREAD_TYPES
+        needed = ["send_messages_in_threads" if thread else "send_messages"]
+        needed += [
+            permission
+            for key, permission in (
+                ("embeds", "embed_links"),
+                ("attachments", "attach_files"),
+                ("message_reference", "read_message_history"),
+            )
+            if body.get(key)
+        ]
+        self._require(channel, *needed)
+        if thread and channel["thread_metadata"]["archived"]:
+            if channel["thread_metadata"]["locked"]:
+                self._require(channel, "manage_threads")
+            self.set_archived(channel, False)
+        return 200, self._store_message(channel["id"], body).payload
 
     def messages_in(self, channel: Ref) -> list[FakeMessage]:
         """Visible messages of a channel, oldest first (ephemeral ones included)."""
@@ -627,11 +908,50 @@ class FakeDiscordServer:
 
     # -- REST handlers: channels, threads, members ------------------------------------------
 
+    def _get_channel(self, call: Call) -> Result:
+        """Archived threads too: they are only missing from the gateway's cache."""
+        channel = self._channel_of(call)
+        self._require(channel)
+        return 200, channel
+
+    def set_archived(self, thread: dict[str, Any], archived: bool) -> None:
+        """Archive or unarchive a thread and announce it (py-cord drops archived threads
+        from its cache on this THREAD_UPDATE)."""
+        metadata = thread["thread_metadata"]
+        metadata["archived"] = archived
+        metadata["archive_timestamp"] = payloads.now_iso()
+        self.dispatch("THREAD_UPDATE", thread)
+
+    def _check_thread_edit(self, thread: dict[str, Any], body: dict[str, Any]) -> None:
+        """Discord's rules: an archived thread must be unarchived in the same request;
+        unarchiving an unlocked thread needs only Send Messages in Threads; its creator may
+        rename, archive and set the auto-archive duration; anything else needs Manage Threads."""
+        metadata = thread["thread_metadata"]
+        if metadata["archived"] and body.get("archived") is not False:
+            raise archived_thread()
+        if set(body) == {"archived"} and body["archived"] is False and not metadata["locked"]:
+            self._require(thread, "send_messages_in_threads")
+        elif thread["owner_id"] == self.application_id and set(body) <= {
+            "name",
+            "archived",
+            "auto_archive_duration",
+        }:
+            self._require(thread)
+        else:
+            self._require(thread, "manage_threads")
+
     def _edit_channel(self, call: Call) -> Result:
         channel = self._channel_of(call)
         metadata = channel.get("thread_metadata")
+        if metadata is None:
+            overwrites = ["manage_roles"] if "permission_overwrites" in call.body else []
+            self._require(channel, "manage_channels", *overwrites)
+        else:
+            self._check_thread_edit(channel, call.body)
         for key, value in call.body.items():
             if metadata is not None and key in ("archived", "locked", "auto_archive_duration"):
+                if key == "archived" and value != metadata["archived"]:
+                    metadata["archive_timestamp"] = payloads.now_iso()
                 metadata[key] = value
             elif key in ("name", "topic", "nsfw", "rate_limit_per_user", "parent_id", "position"):
                 channel[key] = str(value) if key == "parent_id" and value is not None else value
@@ -639,10 +959,13 @@ class FakeDiscordServer:
         return 200, channel
 
     def _delete_channel(self, call: Call) -> Result:
-        """Delete a channel or thread and announce it, as Discord does; answers the channel."""
+        """Delete a channel (Manage Channels) or thread (Manage Threads) and announce it, as
+        Discord does; answers the channel."""
         channel = self._channel_of(call)
+        thread = "thread_metadata" in channel
+        self._require(channel, "manage_threads" if thread else "manage_channels")
         del self.channels[channel["id"]]
-        if "thread_metadata" in channel:
+        if thread:
             gone = {k: channel[k] for k in ("id", "guild_id", "parent_id", "type")}
             self.dispatch("THREAD_DELETE", gone)
         else:
@@ -650,11 +973,17 @@ class FakeDiscordServer:
         return 200, channel
 
     def _create_thread(self, call: Call) -> Result:
-        """Create a thread and announce it over the gateway, as Discord does."""
+        """Create a thread and announce it over the gateway, as Discord does. Without a
+        message the type defaults to private, as on Discord; each type has its permission."""
         parent = self._channel_of(call)
         message_id = call.params.get("message_id")
+        private = message_id is None and call.body.get("type", 12) == 12
+        if message_id is not None:
+            self._channel_message(call)
+            self._require(parent, "create_public_threads", "read_message_history")
+        else:
+            self._require(parent, "create_private_threads" if private else "create_public_threads")
         thread_id = message_id or snowflake()  # a message thread shares the message's id
-        private = call.body.get("type") == 12
         thread = payloads.thread(
             thread_id, parent, call.body["name"], self.application_id, private=private
         )
@@ -664,15 +993,69 @@ class FakeDiscordServer:
         self.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
         if message_id is not None:
             return 201, thread
-        member = {
-            "id": thread_id,
+        return 201, {**thread, "member": self._bot_thread_member(thread)}
+
+    def _bot_thread_member(self, thread: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": thread["id"],
             "user_id": self.application_id,
-            "join_timestamp": payloads.now_iso(),
+            "join_timestamp": thread["thread_metadata"]["create_timestamp"],
             "flags": 0,
         }
-        return 201, {**thread, "member": member}
+
+    def _join_thread(self, call: Call) -> Result:
+        """Joining needs an unarchived thread; adding someone else needs to be able to send."""
+        thread = self._channel_of(call)
+        if "thread_metadata" not in thread:
+            raise Rejected(400, 50024, "Cannot execute action on this channel type")
+        if thread["thread_metadata"]["archived"]:
+            raise archived_thread()
+        self._require(thread, *(["send_messages_in_threads"] if "user_id" in call.params else []))
+        return 204, None
+
+    def _visible_threads(self, guild_id: str) -> list[dict[str, Any]]:
+        return [
+            c
+            for c in self.channels.values()
+            if c.get("guild_id") == guild_id
+            and c["type"] in THREAD_TYPES
+            and self.permissions_of(self.application_id, c) & perms.FLAGS["view_channel"]
+        ]
+
+    def _active_threads(self, call: Call) -> Result:
+        """Every active thread of the guild the bot can see, in one request (with
+        ``last_message_id``); the bot's membership for the threads it started."""
+        guild_id = lookup(self.guilds, call.params["guild_id"], "Guild", 10004)["id"]
+        threads = [t for t in self._visible_threads(guild_id) if is_active_thread(t)]
+        members = [
+            self._bot_thread_member(t) for t in threads if t["owner_id"] == self.application_id
+        ]
+        return 200, {"threads": threads, "members": members, "has_more": False}
+
+    def _archived_threads(self, call: Call) -> Result:
+        """Archived public threads of one channel, most recently archived first."""
+        parent = self._channel_of(call)
+        self._require(parent, "read_message_history")
+        threads = sorted(
+            (
+                t
+                for t in self._visible_threads(parent.get("guild_id") or "")
+                if t["parent_id"] == parent["id"]
+                and t["type"] in (10, 11)
+                and t["thread_metadata"]["archived"]
+            ),
+            key=lambda t: t["thread_metadata"]["archive_timestamp"],
+            reverse=True,
+        )
+        if before := call.query.get("before"):
+            threads = [t for t in threads if t["thread_metadata"]["archive_timestamp"] < before]
+        limit = int(call.query.get("limit", 50))
+        return 200, {"threads": threads[:limit], "members": [], "has_more": len(threads) > limit}
 
     def _list_members(self, call: Call) -> Result:
+        """Listing members needs the members intent switched on for the application."""
+        if not self.enabled_intents & perms.INTENTS["members"]:
+            raise missing_access()
         members = list(self.members.get(call.params["guild_id"], {}).values())
         after = int(call.query.get("after", 0))
         members = [m for m in members if int(m["user"]["id"]) > after]
@@ -685,6 +1068,10 @@ class FakeDiscordServer:
     def _add_role(self, call: Call) -> Result:
         guild_id, user_id, role_id = (call.params[k] for k in ("guild_id", "user_id", "role_id"))
         member = lookup(self.members[guild_id], user_id, "Member", 10007)
+        lookup(self.roles[guild_id], role_id, "Role", 10011)
+        self._refuse_lacking(
+            self.guild_permissions_of(self.application_id, guild_id), ("manage_roles",)
+        )
         if role_id not in member["roles"]:
             member["roles"].append(role_id)
         self.dispatch("GUILD_MEMBER_UPDATE", {**member, "guild_id": guild_id})
