@@ -10,9 +10,9 @@ Exit codes: 0 the check passed, 2 configuration or impersonation problem.
 
 import sys
 
-from netbot.errors import UserError
+from netbot.core.errors import UserError
+from netbot.core.secrets import HOW_TO_GET, load_secrets
 from netbot.redmine import RedmineGateway
-from netbot.secrets import HOW_TO_GET, load_secrets
 
 
 def main() -> int:

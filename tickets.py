@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from netbot.text import terminal_safe
+from netbot.core.text import terminal_safe
 
 PROG = "tickets.py"
 SIMPLE_VERBS = ("unassign", "progress", "resolve", "collaborate")
@@ -207,7 +207,7 @@ def _project(opts: argparse.Namespace, config_path: str) -> str:
 
     if not Path(config_path).is_file():
         return "ops"
-    from netbot.config import ConfigError, load_config  # pydantic: only when a config exists
+    from netbot.core.config import ConfigError, load_config  # pydantic: only when a config exists
 
     try:
         return load_config(config_path).tickets.project
@@ -223,7 +223,7 @@ def execute(command: Command, opts: argparse.Namespace, service: Any) -> Any:
     if action == "mine":
         return service.list_tickets(actor, status=opts.status or "New", **paging)
     if action == "who":
-        from netbot.errors import NotFound
+        from netbot.core.errors import NotFound
 
         try:
             who = service.catalog.person(args[0])
@@ -329,8 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
 
-    from netbot.errors import UserError
-    from netbot.secrets import HOW_TO_GET, load_secrets
+    from netbot.core.errors import UserError
+    from netbot.core.secrets import HOW_TO_GET, load_secrets
 
     secrets = load_secrets()
     missing = secrets.missing("REDMINE_URL", "REDMINE_TOKEN")

@@ -33,8 +33,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.timing import percentile
-from netbot.bot import create_bot
-from netbot.db import Database
+from netbot.core.db import Database
+from netbot.discord_bot import create_bot
 from tests.alert_events import make_event
 from tests.fake_kontur import FakeKontur
 from tests.fakediscord import FakeDiscord, FakeMessage, run_bot

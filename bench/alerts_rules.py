@@ -31,7 +31,7 @@ from bench.timing import percentile, timed
 from netbot.alerts import rules
 from netbot.alerts.events import DisasterEvent, parse_events
 from netbot.alerts.messages import alert_message
-from netbot.config import AlertsConfig
+from netbot.core.config import AlertsConfig
 from tests.alert_events import details, make_event
 
 EVENTS, PRIOR_NOTIFIED = 1_000, 200

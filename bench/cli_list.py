@@ -95,7 +95,7 @@ def main() -> None:
     imports = {
         "python -c pass": "pass",
         "import tickets": "import tickets",
-        "import tickets + what a list imports": "import tickets, netbot.secrets, netbot.redmine, "
+        "import tickets + what a list imports": "import tickets, netbot.core.secrets, netbot.redmine, "
         "netbot.tickets.service, netbot.tickets.format",
     }
     for label, code in imports.items():

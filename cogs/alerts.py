@@ -16,9 +16,9 @@ from netbot.alerts.kontur import KonturClient
 from netbot.alerts.messages import AlertMessage, markdown_body, markdown_title
 from netbot.alerts.rules import Rules
 from netbot.alerts.usgs import UsgsClient
-from netbot.bot import NetBot, requiring
-from netbot.errors import Refused, UserError
-from netbot.text import clip
+from netbot.core.errors import Refused, UserError
+from netbot.core.text import clip
+from netbot.discord_bot import NetBot, requiring
 
 # Discord's limits for an embed's title and description, and for a digest line's link label.
 TITLE_LIMIT, DESCRIPTION_LIMIT, LABEL_LIMIT = 256, 4096, 200

@@ -7,8 +7,8 @@ Refresh button; help lists every command the bot has loaded, with autocomplete.
 import discord
 from discord.ext import commands
 
-from netbot.bot import NetBot, fit_embed
-from netbot.status import command_help, help_topics, status_lines
+from netbot.core.status import command_help, help_topics, status_lines
+from netbot.discord_bot import NetBot, fit_embed
 
 REFRESH_ID = "netbot:status:refresh"
 

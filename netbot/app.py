@@ -12,13 +12,13 @@ import signal
 import sys
 from typing import TextIO
 
-from netbot.bot import create_bot
-from netbot.config import ConfigError, NetbotConfig, load_config
-from netbot.db import Database, database_url
-from netbot.logs import setup_logging
-from netbot.runtime import Runtime
-from netbot.secrets import HOW_TO_GET, Secrets, load_secrets
-from netbot.web import create_app, start_http, stop_http
+from netbot.core.config import ConfigError, NetbotConfig, load_config
+from netbot.core.db import Database, database_url
+from netbot.core.logs import setup_logging
+from netbot.core.runtime import Runtime
+from netbot.core.secrets import HOW_TO_GET, Secrets, load_secrets
+from netbot.core.web import create_app, start_http, stop_http
+from netbot.discord_bot import create_bot
 
 log = logging.getLogger("netbot")
 

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from netbot.alerts import state as alert_state
-from netbot.bot import create_bot
-from netbot.config import parse_config
-from netbot.db import Database
-from netbot.runtime import Runtime
-from netbot.secrets import Secret, Secrets
+from netbot.core.config import parse_config
+from netbot.core.db import Database
+from netbot.core.runtime import Runtime
+from netbot.core.secrets import Secret, Secrets
+from netbot.discord_bot import create_bot
 from tests.alert_events import details, make_event
 from tests.fake_kontur import FakeKontur
 from tests.fake_usgs import FakeUsgs

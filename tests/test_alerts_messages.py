@@ -18,7 +18,7 @@ from netbot.alerts.messages import (
     number,
     rows,
 )
-from netbot.text import outside
+from netbot.core.text import outside
 from tests.alert_events import event
 
 LINK = "https://disaster.ninja/active/?event={}"

@@ -18,7 +18,7 @@ from netbot.alerts.rules import (
     skip_reason,
 )
 from netbot.alerts.state import from_fixture, from_json, to_json
-from netbot.config import AlertsConfig
+from netbot.core.config import AlertsConfig
 from tests.alert_events import NOW, event
 
 FEED = "kontur-public"

@@ -16,12 +16,12 @@ import discord
 import pytest
 from discord.ext import commands
 
-from netbot.bot import NetBot, create_bot
-from netbot.config import parse_config
-from netbot.db import Database
-from netbot.errors import UserError
-from netbot.runtime import Runtime
-from netbot.secrets import Secret, Secrets
+from netbot.core.config import parse_config
+from netbot.core.db import Database
+from netbot.core.errors import UserError
+from netbot.core.runtime import Runtime
+from netbot.core.secrets import Secret, Secrets
+from netbot.discord_bot import NetBot, create_bot
 from tests.fakediscord import FakeDiscord, run_bot
 
 ERROR_ID = re.compile(r"error id ([0-9a-f]{8})")
@@ -134,7 +134,7 @@ async def test_errors_get_an_ephemeral_id_and_one_log_line(
     bot = create_bot(runtime)
     bot.add_cog(make_trouble())
     async with run_bot(bot, fake_discord, fail_on_command_error=False):
-        with caplog.at_level(logging.INFO, logger="netbot.bot"):
+        with caplog.at_level(logging.INFO, logger="netbot.discord_bot"):
             crash = await (await fake_discord.slash("boom", {"kind": "crash"})).message()
             refusal = await (await fake_discord.slash("boom", {"kind": "user"})).message()
 
@@ -176,7 +176,7 @@ async def test_cogs_without_their_backend_are_skipped_with_one_log_line(
     runtime.config = parse_config({"guilds": [1]})  # alerts on, but no alerts.channel_id
     runtime.secrets = Secrets(kontur_username="someone", kontur_password=Secret("pw-123456"))
     bot = NetBot(runtime)
-    with caplog.at_level(logging.INFO, logger="netbot.bot"):
+    with caplog.at_level(logging.INFO, logger="netbot.discord_bot"):
         loaded = bot.load_configured_cogs()
     assert loaded == ["core"]
     assert [r.getMessage() for r in caplog.records] == [
@@ -187,7 +187,7 @@ async def test_cogs_without_their_backend_are_skipped_with_one_log_line(
 
 async def test_switched_off_cogs_say_so(runtime: Runtime, caplog: pytest.LogCaptureFixture) -> None:
     runtime.config = parse_config({"guilds": [1], "cogs": {"tickets": False, "alerts": False}})
-    with caplog.at_level(logging.INFO, logger="netbot.bot"):
+    with caplog.at_level(logging.INFO, logger="netbot.discord_bot"):
         assert NetBot(runtime).load_configured_cogs() == ["core"]
     assert "cog alerts not loaded: switched off in the configuration" in caplog.text
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from netbot.config import ConfigError, load_config, parse_config
+from netbot.core.config import ConfigError, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "config" / "netbot.example.yaml"

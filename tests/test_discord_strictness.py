@@ -12,7 +12,7 @@ from pathlib import Path
 import discord
 import pytest
 
-from netbot import links
+from netbot.tickets import threads
 from tests.fakediscord import FakeDiscord, run_bot
 from tests.fakediscord import permissions as perms
 from tests.fakediscord.server import duplicate_custom_id
@@ -182,7 +182,7 @@ async def test_a_thread_that_cannot_be_deleted_names_manage_threads(
     async with proxied_bot(fake_discord, redmine, tmp_path) as (proxy, runtime):
         proxy.fail(403, method="PUT")
         reply = await (await fake_discord.slash("ticket thread", {"ticket": 2})).message(within=10)
-        assert links.thread_for_ticket(runtime.database, 2) is None
+        assert threads.thread_for_ticket(runtime.database, 2) is None
     assert reply.ephemeral
     assert "I need the Manage Threads permission in this channel" in reply.content
     assert re.search(r"\(error id [0-9a-f]+\)$", reply.content)
@@ -196,7 +196,7 @@ async def test_a_thread_that_cannot_be_created_names_create_public_threads(
     fake_discord.deny_bot("create_public_threads")
     async with proxied_bot(fake_discord, redmine, tmp_path) as (_, runtime):
         reply = await (await fake_discord.slash("ticket thread", {"ticket": 2})).message(within=10)
-        assert links.thread_for_ticket(runtime.database, 2) is None
+        assert threads.thread_for_ticket(runtime.database, 2) is None
     assert reply.ephemeral
     assert reply.content.startswith(
         "I can't open a thread here: I need the Create Public Threads permission in this channel."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from netbot.health import MAX_ERROR_CHARS, Health, short_error
+from netbot.core.health import MAX_ERROR_CHARS, Health, short_error
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 

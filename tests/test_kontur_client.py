@@ -21,7 +21,7 @@ from netbot.alerts.kontur import (
     KonturUnavailable,
 )
 from netbot.alerts.timeparse import parse_time
-from netbot.secrets import Secret
+from netbot.core.secrets import Secret
 from tests.fake_kontur import FakeKontur, make_event, stamp
 
 FEED = "kontur-public"

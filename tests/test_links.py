@@ -1,4 +1,4 @@
-"""Tests for netbot.links: user links and ticket threads, on SQLite and (if set up) PostgreSQL."""
+"""Tests for netbot.identity: user links and ticket threads, on SQLite and (if set up) PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ from alembic import command
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from netbot import links
-from netbot.db import Database, alembic_config, make_engine
-from netbot.errors import NotFound, UserError
-from netbot.models import TicketThread, UserLink, utcnow
+from netbot import identity as links
+from netbot.core.db import Database, alembic_config, make_engine
+from netbot.core.errors import NotFound, UserError
+from netbot.core.models import utcnow
+from netbot.identity.models import UserLink
+from netbot.tickets import threads
+from netbot.tickets.models import TicketThread
 from tests.plugins.databases import current_revision
 
 # The fixtures db, db_url, sqlite_url and postgres_url.
@@ -209,13 +212,13 @@ def test_failed_write_leaves_nothing_behind(db: Database) -> None:
 
 
 def test_record_and_look_up_thread_both_ways(db: Database) -> None:
-    assert links.thread_for_ticket(db, 42) is None
-    assert links.ticket_for_thread(db, THREAD) is None
-    assert links.all_threads(db) == {}
-    links.record_thread(db, 42, THREAD, GUILD, CHANNEL, USER)
-    assert links.thread_for_ticket(db, 42) == THREAD
-    assert links.ticket_for_thread(db, THREAD) == 42
-    assert links.all_threads(db) == {THREAD: 42}
+    assert threads.thread_for_ticket(db, 42) is None
+    assert threads.ticket_for_thread(db, THREAD) is None
+    assert threads.all_threads(db) == {}
+    threads.record_thread(db, 42, THREAD, GUILD, CHANNEL, USER)
+    assert threads.thread_for_ticket(db, 42) == THREAD
+    assert threads.ticket_for_thread(db, THREAD) == 42
+    assert threads.all_threads(db) == {THREAD: 42}
     with db.session() as session:
         row = session.get(TicketThread, 42)
         assert row is not None
@@ -224,12 +227,12 @@ def test_record_and_look_up_thread_both_ways(db: Database) -> None:
 
 
 def test_new_thread_for_same_ticket_replaces_old(db: Database) -> None:
-    links.record_thread(db, 42, THREAD, GUILD, CHANNEL, USER)
-    links.record_thread(db, 42, OTHER_THREAD, GUILD, CHANNEL + 1, OTHER_USER)
-    assert links.thread_for_ticket(db, 42) == OTHER_THREAD
-    assert links.ticket_for_thread(db, THREAD) is None
-    assert links.ticket_for_thread(db, OTHER_THREAD) == 42
-    assert links.all_threads(db) == {OTHER_THREAD: 42}
+    threads.record_thread(db, 42, THREAD, GUILD, CHANNEL, USER)
+    threads.record_thread(db, 42, OTHER_THREAD, GUILD, CHANNEL + 1, OTHER_USER)
+    assert threads.thread_for_ticket(db, 42) == OTHER_THREAD
+    assert threads.ticket_for_thread(db, THREAD) is None
+    assert threads.ticket_for_thread(db, OTHER_THREAD) == 42
+    assert threads.all_threads(db) == {OTHER_THREAD: 42}
     with db.session() as session:
         row = session.get(TicketThread, 42)
         assert row is not None
@@ -237,30 +240,30 @@ def test_new_thread_for_same_ticket_replaces_old(db: Database) -> None:
 
 
 def test_recording_same_thread_again_is_harmless(db: Database) -> None:
-    links.record_thread(db, 42, THREAD, GUILD, CHANNEL, USER)
-    links.record_thread(db, 42, THREAD, GUILD, CHANNEL, USER)
-    assert links.all_threads(db) == {THREAD: 42}
+    threads.record_thread(db, 42, THREAD, GUILD, CHANNEL, USER)
+    threads.record_thread(db, 42, THREAD, GUILD, CHANNEL, USER)
+    assert threads.all_threads(db) == {THREAD: 42}
 
 
 def test_thread_moved_to_another_ticket_leaves_the_first(db: Database) -> None:
-    links.record_thread(db, 42, THREAD, GUILD, CHANNEL, USER)
-    links.record_thread(db, 43, THREAD, GUILD, CHANNEL, USER)
-    assert links.thread_for_ticket(db, 42) is None
-    assert links.ticket_for_thread(db, THREAD) == 43
-    assert links.all_threads(db) == {THREAD: 43}
+    threads.record_thread(db, 42, THREAD, GUILD, CHANNEL, USER)
+    threads.record_thread(db, 43, THREAD, GUILD, CHANNEL, USER)
+    assert threads.thread_for_ticket(db, 42) is None
+    assert threads.ticket_for_thread(db, THREAD) == 43
+    assert threads.all_threads(db) == {THREAD: 43}
 
 
 def test_many_threads(db: Database) -> None:
     for ticket in range(1, 6):
-        links.record_thread(db, ticket, THREAD + ticket, GUILD, CHANNEL, USER)
-    assert links.all_threads(db) == {THREAD + ticket: ticket for ticket in range(1, 6)}
+        threads.record_thread(db, ticket, THREAD + ticket, GUILD, CHANNEL, USER)
+    assert threads.all_threads(db) == {THREAD + ticket: ticket for ticket in range(1, 6)}
 
 
 @pytest.mark.parametrize("bad", [0, -5, 2**31, False])
 def test_bad_ticket_ids_are_refused(db: Database, bad: int) -> None:
     with pytest.raises(ValueError, match="not a ticket id"):
-        links.record_thread(db, bad, THREAD, GUILD, CHANNEL, USER)
-    assert links.all_threads(db) == {}
+        threads.record_thread(db, bad, THREAD, GUILD, CHANNEL, USER)
+    assert threads.all_threads(db) == {}
 
 
 # --- migration 0002 -----------------------------------------------------------------------
@@ -296,7 +299,7 @@ def test_migration_0002_upgrades_from_0001_and_downgrades_cleanly(engine: Engine
     assert current_revision(database) == "0002"
     assert database.get_state("feed", "cursor") == 7
     links.set_link(database, USER, "alice", ADMIN)
-    links.record_thread(database, 42, THREAD, GUILD, CHANNEL, USER)
+    threads.record_thread(database, 42, THREAD, GUILD, CHANNEL, USER)
 
     _migrate(engine, "downgrade", "0001")
     assert current_revision(database) == "0001"
@@ -308,6 +311,6 @@ def test_migration_0002_upgrades_from_0001_and_downgrades_cleanly(engine: Engine
     # And back up again on the downgraded database, as after a rolled-back deploy.
     _migrate(engine, "upgrade", "head")
     assert links.get_link(database, USER) is None
-    assert links.all_threads(database) == {}
+    assert threads.all_threads(database) == {}
     indexes = {index["name"] for index in inspect(engine).get_indexes("user_links")}
     assert "ix_user_links_redmine_login" in indexes

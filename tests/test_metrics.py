@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client import REGISTRY
 
-from netbot.metrics import Metrics
+from netbot.core.metrics import Metrics
 
 
 def test_each_instance_counts_for_itself() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from netbot.logs import RedactSecrets, secret_values
-from netbot.secrets import Secret, load_secrets
+from netbot.core.logs import RedactSecrets, secret_values
+from netbot.core.secrets import Secret, load_secrets
 
 
 def test_environment_wins_over_dotenv(tmp_path: Path) -> None:

@@ -21,8 +21,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from netbot.db import Database, database_url, make_engine
-from netbot.models import Base, StateEntry
+from netbot import capabilities
+from netbot.core.db import Database, database_url, make_engine
+from netbot.core.models import StateEntry
 from tests.plugins.databases import PG_PASSWORD, current_revision, head_revision
 
 # The fixtures db, db_url, sqlite_url and postgres_url.
@@ -64,7 +65,7 @@ def test_two_processes_opening_at_once_both_succeed(db_url: str) -> None:
     start_at = time.time() + 2.0
     child = (
         "import sys, time\n"
-        "from netbot.db import Database\n"
+        "from netbot.core.db import Database\n"
         "time.sleep(max(0.0, float(sys.argv[2]) - time.time()))\n"
         "Database.open(sys.argv[1]).close()\n"
     )
@@ -91,7 +92,7 @@ def test_two_processes_opening_at_once_both_succeed(db_url: str) -> None:
 def test_models_and_migrations_agree(db: Database) -> None:
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        assert compare_metadata(context, Base.metadata) == []
+        assert compare_metadata(context, capabilities.metadata()) == []
 
 
 def test_sqlite_connection_settings(sqlite_url: str) -> None:

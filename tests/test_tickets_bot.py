@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 from redminelib import Redmine
 
-from netbot import links
-from netbot.bot import create_bot
-from netbot.config import parse_config
-from netbot.db import Database
-from netbot.runtime import Runtime
-from netbot.secrets import Secret, Secrets
+from netbot import identity as links
+from netbot.core.config import parse_config
+from netbot.core.db import Database
+from netbot.core.runtime import Runtime
+from netbot.core.secrets import Secret, Secrets
+from netbot.discord_bot import create_bot
+from netbot.tickets import threads
 from tests.fakediscord import FakeDiscord, FakeMessage, run_bot
 from tests.plugins.redmine_server import RedmineServer
 from tests.redmine_proxy import RedmineProxy
@@ -288,7 +289,7 @@ async def test_thread_is_created_named_and_recorded(world: World) -> None:
     thread = world.fake.channels[str(thread_id)]
     assert thread["name"] == f"#{ticket}: {subject}"[:99] + "…"
     assert len(thread["name"]) == 100
-    assert links.thread_for_ticket(world.runtime.database, ticket) == thread_id
+    assert threads.thread_for_ticket(world.runtime.database, ticket) == thread_id
     issue = world.redmine.issue.get(ticket)
     assert {cf.name: cf.value for cf in issue.custom_fields}["discord-thread"] == str(thread_id)
     summary = await world.fake.wait_for_message(thread["id"])
@@ -389,10 +390,10 @@ async def test_thread_refused_by_redmine_leaves_no_thread_behind(
         refused = await (await fake_discord.slash("ticket thread", {"ticket": 2})).message(
             within=10
         )
-        threads = [c for c in fake_discord.channels.values() if "thread_metadata" in c]
-        assert links.thread_for_ticket(runtime.database, 2) is None
+        discord_threads = [c for c in fake_discord.channels.values() if "thread_metadata" in c]
+        assert threads.thread_for_ticket(runtime.database, 2) is None
     assert refused.ephemeral and refused.content.startswith("Redmine does not allow alice")
-    assert threads == []
+    assert discord_threads == []
     assert fake_discord.requests_to("DELETE", "/channels/")
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from netbot.errors import NotFound
+from netbot.core.errors import NotFound
 from netbot.redmine import RedmineGateway
 from netbot.tickets.catalog import (
     CHOICE_NAME_LIMIT,

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from redminelib import Redmine
 
-from netbot.errors import BackendUnavailable, NotFound, Refused, UserError
+from netbot.core.errors import BackendUnavailable, NotFound, Refused, UserError
 from netbot.redmine import RedmineGateway
 from netbot.tickets.catalog import Catalog
 from netbot.tickets.records import TicketDetail

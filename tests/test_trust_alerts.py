@@ -16,7 +16,7 @@ from netbot.alerts.kontur import page_cursor
 from netbot.alerts.messages import alert_message, as_text, digest_text, rows
 from netbot.alerts.timeparse import parse_time
 from netbot.alerts.usgs import Quake, kontur_quake_point, parse_feed
-from netbot.config import AlertsConfig, UsgsConfig
+from netbot.core.config import AlertsConfig, UsgsConfig
 from tests.alert_events import NOW, event, make_event
 
 RULES = rules.Rules.from_config(AlertsConfig())

@@ -22,7 +22,7 @@ from netbot.alerts.events import ANALYTICS_KEYS, parse_events
 from netbot.alerts.kontur import KonturBadResponse, KonturClient, page_cursor
 from netbot.alerts.messages import alert_message, as_text, markdown_body, markdown_title
 from netbot.alerts.usgs import kontur_quake_point, parse_feed, quake_message
-from netbot.config import AlertsConfig, UsgsConfig
+from netbot.core.config import AlertsConfig, UsgsConfig
 
 NOW = dt.datetime(2025, 3, 14, 12, 0, 30, tzinfo=dt.UTC)
 HORIZON = NOW + rules.FUTURE_ALLOWANCE

@@ -21,15 +21,15 @@ from discord.ext import commands
 from sqlalchemy import event
 
 from cogs.core import REFRESH_ID, StatusView
-from netbot.bot import NOT_ALLOWED, create_bot
-from netbot.config import parse_config
-from netbot.db import Database
-from netbot.errors import UserError
-from netbot.health import DatabaseProbe, short_error
-from netbot.logs import RedactSecrets
-from netbot.runtime import Runtime
-from netbot.secrets import Secrets
-from netbot.web import create_app, start_http, stop_http
+from netbot.core.config import parse_config
+from netbot.core.db import Database
+from netbot.core.errors import UserError
+from netbot.core.health import DatabaseProbe, short_error
+from netbot.core.logs import RedactSecrets
+from netbot.core.runtime import Runtime
+from netbot.core.secrets import Secrets
+from netbot.core.web import create_app, start_http, stop_http
+from netbot.discord_bot import NOT_ALLOWED, create_bot
 from tests.fakediscord import FakeDiscord, run_bot
 
 

@@ -13,10 +13,10 @@ from urllib.parse import urlsplit
 import pytest
 from redminelib import Redmine
 
-from netbot import links
-from netbot.config import ConfigError, parse_config
-from netbot.db import Database
-from netbot.errors import BackendUnavailable, NotFound, Refused, UserError
+from netbot import identity as links
+from netbot.core.config import ConfigError, parse_config
+from netbot.core.db import Database
+from netbot.core.errors import BackendUnavailable, NotFound, Refused, UserError
 from netbot.redmine import RedmineGateway
 from netbot.tickets.catalog import Catalog
 from netbot.tickets.service import TicketService, parse_ticket_id

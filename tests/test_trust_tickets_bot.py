@@ -19,10 +19,11 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import event
 
-from netbot import links
-from netbot.bot import create_bot
-from netbot.db import Database
-from netbot.runtime import Runtime
+from netbot import identity as links
+from netbot.core.db import Database
+from netbot.core.runtime import Runtime
+from netbot.discord_bot import create_bot
+from netbot.tickets import threads
 from tests.fakediscord import FakeDiscord, FakeMessage, run_bot
 from tests.plugins.redmine_server import RedmineServer
 from tests.test_tickets_bot import World, answer, make_runtime
@@ -173,7 +174,7 @@ async def test_archived_thread_is_reopened_not_duplicated(world: World) -> None:
     ticket = world.new_ticket()
     first = await answer(world, "ticket thread", {"ticket": ticket})
     thread_id = re.search(r"<#(\d+)>", first.content).group(1)
-    threads = thread_ids(fake)
+    known = thread_ids(fake)
 
     # Discord archives an idle thread; py-cord drops archived threads from its cache.
     bot = world.cog.bot
@@ -187,15 +188,15 @@ async def test_archived_thread_is_reopened_not_duplicated(world: World) -> None:
 
     again = await answer(world, "ticket thread", {"ticket": ticket})
     assert again.content.startswith(f"Ticket {ticket} already has a thread: <#{thread_id}>")
-    assert thread_ids(fake) == threads  # no second thread
+    assert thread_ids(fake) == known  # no second thread
     assert fake.channels[thread_id]["thread_metadata"]["archived"] is False
-    assert links.thread_for_ticket(world.runtime.database, ticket) == int(thread_id)
+    assert threads.thread_for_ticket(world.runtime.database, ticket) == int(thread_id)
 
 
 async def test_thread_is_not_left_behind_when_the_database_refuses(world: World) -> None:
     fake, db = world.fake, world.runtime.database
     ticket = world.new_ticket()
-    threads = thread_ids(fake)
+    known = thread_ids(fake)
 
     def read_only(connection: Any, _record: Any) -> None:
         connection.execute("PRAGMA query_only=ON")
@@ -209,13 +210,13 @@ async def test_thread_is_not_left_behind_when_the_database_refuses(world: World)
         db.engine.dispose()
     assert refused.ephemeral
     assert refused.content.startswith("netbot's database did not save the thread")
-    assert thread_ids(fake) == threads
+    assert thread_ids(fake) == known
     fields = {cf.name: cf.value for cf in world.redmine.issue.get(ticket).custom_fields}
     assert not fields["discord-thread"]
 
     retried = await answer(world, "ticket thread", {"ticket": ticket})
     assert retried.content.startswith(f"Thread for #{ticket}")
-    assert len(thread_ids(fake) - threads) == 1
+    assert len(thread_ids(fake) - known) == 1
 
 
 # ------------------------------------------------------------------ 12. pager keys

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 
-from netbot.health import DatabaseProbe, Health
-from netbot.metrics import Metrics
-from netbot.web import create_app, start_http, stop_http
+from netbot.core.health import DatabaseProbe, Health
+from netbot.core.metrics import Metrics
+from netbot.core.web import create_app, start_http, stop_http
 
 
 @dataclass

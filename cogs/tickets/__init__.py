@@ -1,7 +1,7 @@
 """`/ticket`: Redmine tickets from Discord (the same commands as tickets.py)."""
 
 from cogs.tickets.cog import Tickets
-from netbot.bot import NetBot
+from netbot.discord_bot import NetBot
 
 
 def setup(bot: NetBot) -> None:

@@ -17,11 +17,12 @@ from discord.ext import commands
 from sqlalchemy.exc import SQLAlchemyError
 
 from cogs.tickets import render
-from netbot import links
-from netbot.bot import NetBot, requiring
-from netbot.errors import BackendUnavailable, Refused, UserError
+from netbot import identity as links
+from netbot.core.errors import BackendUnavailable, Refused, UserError
+from netbot.core.text import outside
+from netbot.discord_bot import NetBot, requiring
 from netbot.redmine import OutcomeUnknown, RedmineGateway
-from netbot.text import outside
+from netbot.tickets import threads
 from netbot.tickets.catalog import Catalog
 from netbot.tickets.service import EDITABLE_FIELDS, TicketService, parse_ticket_id
 
@@ -107,7 +108,7 @@ class Tickets(commands.Cog):
     @commands.Cog.listener()
     async def on_connect(self) -> None:
         if self._refresher is None:
-            self.threads = await asyncio.to_thread(links.all_threads, self.bot.runtime.database)
+            self.threads = await asyncio.to_thread(threads.all_threads, self.bot.runtime.database)
             self._refresher = asyncio.create_task(self._refresh_forever())
 
     async def aclose(self) -> None:
@@ -489,7 +490,7 @@ class Tickets(commands.Cog):
         database = self.bot.runtime.database
         try:
             await asyncio.to_thread(
-                links.record_thread,
+                threads.record_thread,
                 database,
                 ticket_id,
                 created.id,
@@ -510,7 +511,7 @@ class Tickets(commands.Cog):
             self.threads[created.id] = ticket_id
             raise
         except UserError:
-            await asyncio.to_thread(links.forget_thread, database, ticket_id, created.id)
+            await asyncio.to_thread(threads.forget_thread, database, ticket_id, created.id)
             await self.remove_thread(created, "Redmine refused to link")
             raise
         self.threads[created.id] = ticket_id
@@ -524,7 +525,7 @@ class Tickets(commands.Cog):
         archives idle ones) are dropped from the cache but still exist.
         """
         database = self.bot.runtime.database
-        thread_id = await asyncio.to_thread(links.thread_for_ticket, database, ticket_id)
+        thread_id = await asyncio.to_thread(threads.thread_for_ticket, database, ticket_id)
         if thread_id is None:
             return None
         cached = self.bot.get_channel(thread_id)

@@ -16,7 +16,7 @@ from collections import OrderedDict
 
 import discord
 
-from netbot.text import clip, outside
+from netbot.core.text import clip, outside
 from netbot.tickets.format import detail_facts, list_lines
 from netbot.tickets.records import Change, TicketDetail, TicketPage
 

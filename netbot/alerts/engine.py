@@ -38,10 +38,10 @@ from netbot.alerts.usgs import (
     qualifies,
     same_quake,
 )
-from netbot.config import UsgsConfig
-from netbot.db import Database
-from netbot.errors import new_error_id
-from netbot.health import Health
+from netbot.core.config import UsgsConfig
+from netbot.core.db import Database
+from netbot.core.errors import new_error_id
+from netbot.core.health import Health
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 
 from netbot.alerts.timeparse import format_time, parse_time
-from netbot.secrets import Secret
+from netbot.core.secrets import Secret
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ format to 0 is hidden, and a "currently"/"from beginning" pair that formats the 
 shown once. Numbers use DN's `#,###.##` pattern.
 
 A message holds plain text; every rendering into Markdown (`markdown_title`, `markdown_body`,
-`as_text`, `digest_text`) escapes the feed's text with `netbot.text.outside`, so an event name
+`as_text`, `digest_text`) escapes the feed's text with `netbot.core.text.outside`, so an event name
 containing `](` cannot close the bot's own link and a description cannot carry a masked link.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from netbot.alerts.events import DisasterEvent
-from netbot.text import clip, outside
+from netbot.core.text import clip, outside
 
 MAP_LINK = "https://disaster.ninja/active/?event={event_id}"
 

@@ -27,7 +27,7 @@ from netbot.alerts import messages, rules
 from netbot.alerts.events import DisasterEvent, parse_events
 from netbot.alerts.state import from_fixture
 from netbot.alerts.timeparse import parse_time
-from netbot.config import AlertsConfig, ConfigError, load_config
+from netbot.core.config import AlertsConfig, ConfigError, load_config
 
 REPLAY_FEED = "replay"
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from netbot.alerts.rules import AlertState
 from netbot.alerts.timeparse import parse_time
-from netbot.db import Database
+from netbot.core.db import Database
 
 NAMESPACE, KEY = "alerts", "state"
 

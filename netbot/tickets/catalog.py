@@ -13,9 +13,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from netbot.errors import NotFound
+from netbot.core.errors import NotFound
+from netbot.core.text import clip
 from netbot.redmine import RedmineGateway
-from netbot.text import clip
 from netbot.tickets.format import echo
 from netbot.tickets.records import Named, Person
 

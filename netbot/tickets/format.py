@@ -6,7 +6,7 @@ import datetime as dt
 
 import humanize
 
-from netbot.text import clip, outside
+from netbot.core.text import clip, outside
 from netbot.tickets.records import Change, TicketDetail, TicketPage
 
 ECHO_LIMIT = 100  # characters of a typed value repeated back in a message

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from netbot.errors import Refused, UserError
+from netbot.core.errors import Refused, UserError
 from netbot.redmine import OutcomeUnknown, RedmineGateway
 from netbot.tickets.catalog import Catalog
 from netbot.tickets.format import echo

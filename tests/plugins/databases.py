@@ -21,7 +21,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
-from netbot.db import Database, alembic_config, database_url
+from netbot.core.db import Database, alembic_config, database_url
 
 PG_URL_ENV = "NETBOT_TEST_DATABASE_URL"
 PG_PASSWORD = "not-a-real-pw-4f1c"  # PostgreSQL here uses trust auth, so any password works

@@ -10,11 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from netbot.config import NetbotConfig
-from netbot.db import Database
-from netbot.health import DatabaseProbe, Health
-from netbot.metrics import Metrics
-from netbot.secrets import Secrets
+from netbot.core.config import NetbotConfig
+from netbot.core.db import Database
+from netbot.core.health import DatabaseProbe, Health
+from netbot.core.metrics import Metrics
+from netbot.core.secrets import Secrets
 
 T = TypeVar("T")
 

@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from netbot.secrets import mask_credentials
+from netbot.core.secrets import mask_credentials
 
 log = logging.getLogger(__name__)
 

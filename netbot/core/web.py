@@ -15,8 +15,8 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.log import server_logger
 
-from netbot.health import DatabaseProbe, Health, short_error
-from netbot.metrics import CONTENT_TYPE, Metrics
+from netbot.core.health import DatabaseProbe, Health, short_error
+from netbot.core.metrics import CONTENT_TYPE, Metrics
 
 log = logging.getLogger(__name__)
 

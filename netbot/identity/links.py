@@ -1,11 +1,10 @@
-"""Who is who, and which thread is which ticket: the tickets feature's storage.
+"""Who is who: which Redmine login each Discord user acts as.
 
 A Discord user asks to act as a Redmine login (`request_link`); an admin approves or denies
 the request, or links someone directly (`set_link`). Only an approved link counts
 (`approved_login`). An approval or denial names the request it decides (`Link.request_id`,
 which covers the login and the moment it was asked): a member who asks for another login
-while the first request is on screen cannot have the first approval land on the second. Separately, each Redmine ticket has at most one Discord thread
-(`record_thread`, `thread_for_ticket`, `ticket_for_thread`, `all_threads`).
+while the first request is on screen cannot have the first approval land on the second.
 
 These are plain blocking functions over `Database`, with no Discord objects: people, guilds,
 channels and threads are their integer ids, never names, which change. From asyncio code call
@@ -17,28 +16,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from netbot.db import Database
-from netbot.errors import NotFound, Refused, UserError
-from netbot.models import LINK_APPROVED, LINK_PENDING, TicketThread, UserLink, utcnow
+from netbot.core.db import Database, upsert
+from netbot.core.errors import NotFound, Refused, UserError
+from netbot.core.models import snowflake, utcnow
+from netbot.identity.models import LINK_APPROVED, LINK_PENDING, UserLink
 
 MAX_LOGIN_LENGTH = 255
-_MAX_BIGINT = 2**63 - 1  # Discord snowflakes fit in a signed 64-bit BIGINT
-_MAX_INT = 2**31 - 1  # Redmine issue ids are 32-bit
 
-# One statement, so two writers racing on the same key cannot both try to INSERT; other
-# backends fall back to the ORM's select-then-write `merge` (as `Database.set_state` does).
-_UPSERT_INSERTS: dict[str, Callable[..., Any]] = {
-    "sqlite": sqlite.insert,
-    "postgresql": postgresql.insert,
-}
 
 NO_PENDING_REQUEST = "That user has no pending link request."
 REQUEST_CHANGED = (
@@ -86,7 +75,7 @@ def request_link(db: Database, discord_user_id: int, login: str) -> Link:
     counting until an admin approves the new request. Every request gets a new
     `request_id`, even for the same login.
     """
-    discord_user_id = _discord_id(discord_user_id)
+    discord_user_id = snowflake(discord_user_id)
     login = _login(login)
     with db.session() as session:
         current = session.get(UserLink, discord_user_id, with_for_update=True)
@@ -104,7 +93,7 @@ def request_link(db: Database, discord_user_id: int, login: str) -> Link:
             "decided_by": None,
             "decided_at": None,
         }
-        _upsert(session, UserLink, row, key="discord_user_id")
+        upsert(session, UserLink, row, keys=("discord_user_id",))
         return _link(_reload_link(session, discord_user_id))
 
 
@@ -114,8 +103,8 @@ def approve_link(db: Database, discord_user_id: int, admin_id: int, request_id: 
     NotFound if the user has no pending request; Refused if it is not `request_id` (the
     user asked again since), and then nothing changes.
     """
-    discord_user_id = _discord_id(discord_user_id)
-    admin_id = _discord_id(admin_id)
+    discord_user_id = snowflake(discord_user_id)
+    admin_id = snowflake(admin_id)
     with db.session() as session:
         current = _pending(session, discord_user_id, request_id)
         current.status = LINK_APPROVED
@@ -130,16 +119,16 @@ def deny_link(db: Database, discord_user_id: int, admin_id: int, request_id: str
 
     An approved link is left alone.
     """
-    discord_user_id = _discord_id(discord_user_id)
-    _discord_id(admin_id)
+    discord_user_id = snowflake(discord_user_id)
+    snowflake(admin_id)
     with db.session() as session:
         session.delete(_pending(session, discord_user_id, request_id))
 
 
 def set_link(db: Database, discord_user_id: int, login: str, admin_id: int) -> Link:
     """Link the user to `login` at once, approved by admin `admin_id`, replacing anything earlier."""
-    discord_user_id = _discord_id(discord_user_id)
-    admin_id = _discord_id(admin_id)
+    discord_user_id = snowflake(discord_user_id)
+    admin_id = snowflake(admin_id)
     login = _login(login)
     now = utcnow()
     row = {
@@ -151,13 +140,13 @@ def set_link(db: Database, discord_user_id: int, login: str, admin_id: int) -> L
         "decided_at": now,
     }
     with db.session() as session:
-        _upsert(session, UserLink, row, key="discord_user_id")
+        upsert(session, UserLink, row, keys=("discord_user_id",))
         return _link(_reload_link(session, discord_user_id))
 
 
 def remove_link(db: Database, discord_user_id: int) -> bool:
     """Forget the user's link or request, whatever its status; True if there was one."""
-    discord_user_id = _discord_id(discord_user_id)
+    discord_user_id = snowflake(discord_user_id)
     with db.session() as session:
         result = session.execute(
             delete(UserLink).where(UserLink.discord_user_id == discord_user_id)
@@ -167,7 +156,7 @@ def remove_link(db: Database, discord_user_id: int) -> bool:
 
 def get_link(db: Database, discord_user_id: int) -> Link | None:
     """The user's link or pending request, or None."""
-    discord_user_id = _discord_id(discord_user_id)
+    discord_user_id = snowflake(discord_user_id)
     with db.session() as session:
         current = session.get(UserLink, discord_user_id)
         return None if current is None else _link(current)
@@ -175,79 +164,13 @@ def get_link(db: Database, discord_user_id: int) -> Link | None:
 
 def approved_login(db: Database, discord_user_id: int) -> str | None:
     """The Redmine login the user may act as, or None if they have no approved link."""
-    discord_user_id = _discord_id(discord_user_id)
+    discord_user_id = snowflake(discord_user_id)
     with db.session() as session:
         return session.scalar(
             select(UserLink.redmine_login).where(
                 UserLink.discord_user_id == discord_user_id, UserLink.status == LINK_APPROVED
             )
         )
-
-
-# --- ticket threads -----------------------------------------------------------------------
-
-
-def record_thread(
-    db: Database, ticket_id: int, thread_id: int, guild_id: int, channel_id: int, created_by: int
-) -> None:
-    """Remember `thread_id` as the thread of `ticket_id`, replacing the ticket's old thread.
-
-    A thread belongs to one ticket only, so if `thread_id` was recorded for another ticket,
-    that ticket loses it.
-    """
-    row = {
-        "ticket_id": _ticket_id(ticket_id),
-        "thread_id": _discord_id(thread_id),
-        "guild_id": _discord_id(guild_id),
-        "channel_id": _discord_id(channel_id),
-        "created_by": _discord_id(created_by),
-        "created_at": utcnow(),
-    }
-    with db.session() as session:
-        session.execute(
-            delete(TicketThread).where(
-                TicketThread.thread_id == row["thread_id"],
-                TicketThread.ticket_id != row["ticket_id"],
-            )
-        )
-        _upsert(session, TicketThread, row, key="ticket_id")
-
-
-def forget_thread(db: Database, ticket_id: int, thread_id: int) -> None:
-    """Drop the record of `thread_id` as the thread of `ticket_id` (if it is still that one),
-    for a thread removed again because Redmine refused to record it."""
-    with db.session() as session:
-        session.execute(
-            delete(TicketThread).where(
-                TicketThread.ticket_id == _ticket_id(ticket_id),
-                TicketThread.thread_id == _discord_id(thread_id),
-            )
-        )
-
-
-def thread_for_ticket(db: Database, ticket_id: int) -> int | None:
-    """The id of the ticket's Discord thread, or None."""
-    ticket_id = _ticket_id(ticket_id)
-    with db.session() as session:
-        return session.scalar(
-            select(TicketThread.thread_id).where(TicketThread.ticket_id == ticket_id)
-        )
-
-
-def ticket_for_thread(db: Database, thread_id: int) -> int | None:
-    """The id of the ticket discussed in Discord thread `thread_id`, or None."""
-    thread_id = _discord_id(thread_id)
-    with db.session() as session:
-        return session.scalar(
-            select(TicketThread.ticket_id).where(TicketThread.thread_id == thread_id)
-        )
-
-
-def all_threads(db: Database) -> dict[int, int]:
-    """Every recorded thread as {thread_id: ticket_id}, to rebuild the bot's in-memory map."""
-    with db.session() as session:
-        rows = session.execute(select(TicketThread.thread_id, TicketThread.ticket_id))
-        return {thread_id: ticket_id for thread_id, ticket_id in rows}
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -281,36 +204,6 @@ def _reload_link(session: Session, discord_user_id: int) -> UserLink:
         .where(UserLink.discord_user_id == discord_user_id)
         .execution_options(populate_existing=True)
     ).scalar_one()
-
-
-def _upsert(session: Session, model: type[Any], row: dict[str, Any], key: str) -> None:
-    """Insert `row`, or overwrite every column of the row that has the same `key`."""
-    insert = _UPSERT_INSERTS.get(session.get_bind().dialect.name)
-    if insert is None:
-        session.merge(model(**row))
-        session.flush()
-        return
-    statement = insert(model).values(row)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[key],
-            set_={name: statement.excluded[name] for name in row if name != key},
-        )
-    )
-
-
-def _discord_id(value: int) -> int:
-    """Check a Discord id (a snowflake): a positive int that fits a BIGINT column."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= _MAX_BIGINT:
-        raise ValueError(f"not a Discord id: {value!r}")
-    return value
-
-
-def _ticket_id(value: int) -> int:
-    """Check a Redmine issue id: a positive int that fits an INTEGER column."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= _MAX_INT:
-        raise ValueError(f"not a ticket id: {value!r}")
-    return value
 
 
 def _login(login: str) -> str:

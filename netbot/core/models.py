@@ -1,10 +1,11 @@
-"""Database models: every table netbot owns is declared here, on `Base`.
+"""Database models shared by every capability: `Base`, UTC times, and the key-value `state`.
 
-Adding a table (or a column) later is two steps:
+Each capability declares its own tables in its package (`netbot/<capability>/models.py`), on
+this `Base`. Adding a table (or a column) later is two steps:
 
-1. declare the model below, subclassing `Base` (a `Mapped[dt.datetime]` column automatically
-   becomes a timezone-aware UTC `UtcDateTime`);
-2. add the matching migration in `netbot/migrations/versions/`, chained after the newest one
+1. declare the model in the capability's `models.py`, subclassing `Base` (a
+   `Mapped[dt.datetime]` column automatically becomes a timezone-aware UTC `UtcDateTime`);
+2. add the matching migration in `netbot/core/migrations/versions/`, chained after the newest one
    (0001 -> 0002 -> ...): `alembic revision --autogenerate --rev-id 0002 -m "what it adds"`,
    then read and tidy the generated file.
 
@@ -19,11 +20,8 @@ from typing import Any, ClassVar, TypeAlias
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
-    CheckConstraint,
     DateTime,
     Dialect,
-    Integer,
     MetaData,
     String,
     TypeDecorator,
@@ -101,49 +99,11 @@ class StateEntry(Base):
 
 # Discord ids (snowflakes) already need more than 32 bits, so every column holding one is a
 # BigInteger; they all fit in PostgreSQL's signed 64-bit BIGINT.
-
-LINK_PENDING = "pending"
-LINK_APPROVED = "approved"
+_MAX_BIGINT = 2**63 - 1
 
 
-class UserLink(Base):
-    """Which Redmine account a Discord user acts as, once an admin has approved it.
-
-    People are keyed by their Discord id, never by name, because names change and ids do not.
-    A user has at most one row: a request replaces any earlier one. Only an approved row lets
-    the bot act in Redmine on the user's behalf; use `netbot.links` rather than this model.
-    """
-
-    __tablename__ = "user_links"
-    __table_args__ = (
-        CheckConstraint(f"status IN ('{LINK_PENDING}', '{LINK_APPROVED}')", name="status"),
-    )
-
-    discord_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    # Indexed so the bot can answer "who on Discord is this Redmine user?" (notifications).
-    redmine_login: Mapped[str] = mapped_column(String(255), index=True)
-    status: Mapped[str] = mapped_column(String(16))
-    requested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    # The Discord id of the admin who approved it, kept as a trail of who vouched for the link.
-    decided_by: Mapped[int | None] = mapped_column(BigInteger)
-    decided_at: Mapped[dt.datetime | None]
-
-
-class TicketThread(Base):
-    """The Discord thread where a Redmine ticket is discussed: at most one per ticket.
-
-    The bot keeps `thread_id -> ticket_id` in memory to route messages, and rebuilds that map
-    from this table at start-up; use `netbot.links` rather than this model.
-    """
-
-    __tablename__ = "ticket_threads"
-
-    # Redmine's own issue id, so it is given, never generated here.
-    ticket_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    thread_id: Mapped[int] = mapped_column(BigInteger, unique=True)
-    guild_id: Mapped[int] = mapped_column(BigInteger)
-    # The channel the thread hangs off, so a lost thread can be recreated in the same place.
-    channel_id: Mapped[int] = mapped_column(BigInteger)
-    # The Discord id of whoever opened the thread.
-    created_by: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+def snowflake(value: int) -> int:
+    """Check a Discord id (a snowflake): a positive int that fits a BIGINT column."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= _MAX_BIGINT:
+        raise ValueError(f"not a Discord id: {value!r}")
+    return value

@@ -9,16 +9,16 @@ Developers run `alembic revision --autogenerate --rev-id 0002 -m "..."` from the
 
 from __future__ import annotations
 
+import importlib
 import os
 from logging.config import fileConfig
 from typing import Any
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
-from sqlalchemy import Connection, TypeDecorator
+from sqlalchemy import Connection, MetaData, TypeDecorator
 
-from netbot.db import database_url, make_engine
-from netbot.models import Base
+from netbot.core.db import database_url, make_engine
 
 config = context.config
 
@@ -26,7 +26,7 @@ config = context.config
 def render_item(kind: str, item: Any, autogen_context: AutogenContext) -> str | bool:
     """Write netbot's own column types as the plain SQLAlchemy type they store as.
 
-    Migrations then never import netbot.models, so an old migration keeps working however
+    Migrations then never import netbot.core.models, so an old migration keeps working however
     the models change later.
     """
     if kind == "type" and isinstance(item, TypeDecorator):
@@ -34,10 +34,17 @@ def render_item(kind: str, item: Any, autogen_context: AutogenContext) -> str | 
     return False
 
 
+def _metadata() -> MetaData:
+    """Every table of every capability. Alembic runs this file on its own (autogenerate), so
+    it asks the composition root, `netbot.capabilities`, by name rather than importing it:
+    core itself knows no capability."""
+    return importlib.import_module("netbot.capabilities").metadata()
+
+
 def run_migrations(connection: Connection) -> None:
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=_metadata(),
         render_item=render_item,
         render_as_batch=True,  # SQLite can only ALTER a table by copying it
         compare_type=True,

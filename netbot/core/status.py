@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from netbot.text import outside
+from netbot.core.text import outside
 
 AUTOCOMPLETE_LIMIT = 25
 # How much of an unknown command name typed by the user is echoed back.

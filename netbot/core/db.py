@@ -2,8 +2,8 @@
 
 `Database.open` brings the schema to the newest migration before anything else touches it,
 so the bot never runs against tables older than its code. Migrations live in
-`netbot/migrations/versions/` (0001, 0002, ... each chained after the previous one) and
-models in `netbot/models.py`; see there for how to add a table.
+`netbot/core/migrations/versions/` (0001, 0002, ... each chained after the previous one) and
+models in `netbot/core/models.py`; see there for how to add a table.
 
 Every call here blocks. From asyncio code, run them in a worker thread
 (`await asyncio.to_thread(db.get_state, "feed", "cursor")`) so a slow database never stalls
@@ -28,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from netbot.models import JsonValue, StateEntry, utcnow
+from netbot.core.models import JsonValue, StateEntry, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -198,20 +198,7 @@ class Database:
         """Store `value` (anything JSON can hold) under (namespace, key), replacing any old value."""
         row = {"namespace": namespace, "key": key, "value": value, "updated_at": utcnow()}
         with self.session() as session:
-            insert = _UPSERT_INSERTS.get(self.engine.dialect.name)
-            if insert is None:
-                session.merge(StateEntry(**row))
-                return
-            statement = insert(StateEntry).values(row)
-            session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["namespace", "key"],
-                    set_={
-                        "value": statement.excluded.value,
-                        "updated_at": statement.excluded.updated_at,
-                    },
-                )
-            )
+            upsert(session, StateEntry, row, keys=("namespace", "key"))
 
     def delete_state(self, namespace: str, key: str) -> bool:
         """Forget (namespace, key); True if there was something to forget."""
@@ -220,3 +207,23 @@ class Database:
                 delete(StateEntry).where(StateEntry.namespace == namespace, StateEntry.key == key)
             )
             return result.rowcount > 0
+
+
+def upsert(session: Session, model: type[Any], row: dict[str, Any], keys: tuple[str, ...]) -> None:
+    """Insert `row`, or overwrite every other column of the row with the same `keys`.
+
+    One statement on SQLite and PostgreSQL, so two writers racing on the same key cannot both
+    try to INSERT; other backends fall back to the ORM's select-then-write `merge`.
+    """
+    insert = _UPSERT_INSERTS.get(session.get_bind().dialect.name)
+    if insert is None:
+        session.merge(model(**row))
+        session.flush()
+        return
+    statement = insert(model).values(row)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={name: statement.excluded[name] for name in row if name not in keys},
+        )
+    )

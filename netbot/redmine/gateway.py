@@ -29,8 +29,8 @@ from redminelib import exceptions as rm
 from redminelib.engines.sync import SyncEngine
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
-from netbot.errors import BackendUnavailable, NotFound, Refused, UserError
-from netbot.text import clip
+from netbot.core.errors import BackendUnavailable, NotFound, Refused, UserError
+from netbot.core.text import clip
 
 log = logging.getLogger(__name__)
 

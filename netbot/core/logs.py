@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from netbot.secrets import Secret, Secrets, mask_credentials
+from netbot.core.secrets import Secret, Secrets, mask_credentials
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
