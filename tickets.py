@@ -207,7 +207,8 @@ def _project(opts: argparse.Namespace, config_path: str) -> str:
 
     if not Path(config_path).is_file():
         return "ops"
-    from netbot.core.config import ConfigError, load_config  # pydantic: only when a config exists
+    from netbot.capabilities import load_config  # pydantic: only when a config exists
+    from netbot.core.config import ConfigError
 
     try:
         return load_config(config_path).tickets.project

@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.timing import percentile, timed
 from netbot.alerts import rules
+from netbot.alerts.config import AlertsConfig
 from netbot.alerts.events import DisasterEvent, parse_events
 from netbot.alerts.messages import alert_message
-from netbot.core.config import AlertsConfig
 from tests.alert_events import details, make_event
 
 EVENTS, PRIOR_NOTIFIED = 1_000, 200

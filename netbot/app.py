@@ -12,7 +12,8 @@ import signal
 import sys
 from typing import TextIO
 
-from netbot.core.config import ConfigError, NetbotConfig, load_config
+from netbot.capabilities import load_config
+from netbot.core.config import ConfigError, CoreConfig
 from netbot.core.db import Database, database_url
 from netbot.core.logs import setup_logging
 from netbot.core.runtime import Runtime
@@ -27,7 +28,7 @@ EXIT_CONFIG = 2
 REQUIRED_FOR_BOT = ("DISCORD_TOKEN",)
 
 
-def check_start_up(secrets: Secrets) -> tuple[NetbotConfig | None, list[str]]:
+def check_start_up(secrets: Secrets) -> tuple[CoreConfig | None, list[str]]:
     """Load the configuration and check the environment; return every problem as a line."""
     problems: list[str] = []
     config = None

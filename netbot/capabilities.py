@@ -1,23 +1,57 @@
-"""The registry of capabilities: one line each. Adding a capability adds one line here.
+"""The registry of capabilities, and the configuration composed from them.
 
 Core is not a capability; everything else (tickets, alerts, and later the threader, NetBox,
-incidents, the Slack bridge) is declared by its own package and listed here, in load order.
+incidents, the Slack bridge) declares itself in its own package (`CAPABILITY`) and is listed
+in CAPABILITIES below, in load order: adding a capability adds one line there.
 """
 
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import MetaData
 
+from netbot import alerts, tickets
+from netbot.core import config as core_config
+from netbot.core.capability import Capability, EnvVar
+from netbot.core.config import CoreConfig, Section
 from netbot.core.models import Base
 
-# The packages whose tables live on `Base` (each has a `models` module).
-MODEL_PACKAGES: tuple[str, ...] = ("netbot.identity", "netbot.tickets")
+CAPABILITIES: tuple[Capability, ...] = (
+    tickets.CAPABILITY,
+    alerts.CAPABILITY,
+)
+
+# Tables shared by several capabilities (who is who), declared outside any one of them.
+SHARED_MODELS: tuple[str, ...] = ("netbot.identity.models",)
+
+
+def sections() -> dict[str, type[Section]]:
+    return {c.name: c.settings for c in CAPABILITIES if c.settings is not None}
+
+
+NetbotConfig: type[CoreConfig] = core_config.compose(sections())
+
+
+def parse_config(data: Any, path: str | Path = "<config>") -> CoreConfig:
+    """Validate YAML data against the whole configuration; ConfigError lists every problem."""
+    return core_config.parse_config(data, NetbotConfig, path)
+
+
+def load_config(path: str | Path) -> CoreConfig:
+    """Read and validate the YAML file at `path` against the whole configuration."""
+    return core_config.load_config(path, NetbotConfig)
+
+
+def env_vars() -> tuple[EnvVar, ...]:
+    """Every environment variable some capability needs."""
+    return tuple(var for c in CAPABILITIES for var in c.env)
 
 
 def metadata() -> MetaData:
     """`Base.metadata` with every capability's tables declared on it."""
-    for package in MODEL_PACKAGES:
-        importlib.import_module(f"{package}.models")
+    for module in (*SHARED_MODELS, *(c.models for c in CAPABILITIES if c.models)):
+        importlib.import_module(module)
     return Base.metadata

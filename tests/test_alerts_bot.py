@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from netbot.alerts import state as alert_state
-from netbot.core.config import parse_config
+from netbot.capabilities import parse_config
 from netbot.core.db import Database
 from netbot.core.runtime import Runtime
 from netbot.core.secrets import Secret, Secrets

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from netbot.alerts.config import AlertsConfig
 from netbot.alerts.rules import (
     KEEP_NOTIFIED_DAYS,
     AlertState,
@@ -18,7 +19,6 @@ from netbot.alerts.rules import (
     skip_reason,
 )
 from netbot.alerts.state import from_fixture, from_json, to_json
-from netbot.core.config import AlertsConfig
 from tests.alert_events import NOW, event
 
 FEED = "kontur-public"

@@ -16,7 +16,7 @@ import discord
 import pytest
 from discord.ext import commands
 
-from netbot.core.config import parse_config
+from netbot.capabilities import parse_config
 from netbot.core.db import Database
 from netbot.core.errors import UserError
 from netbot.core.runtime import Runtime

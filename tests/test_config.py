@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from netbot.core.config import ConfigError, load_config, parse_config
+from netbot.capabilities import load_config, parse_config
+from netbot.core.config import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "config" / "netbot.example.yaml"

@@ -13,7 +13,7 @@ import pytest
 from redminelib import Redmine
 
 from netbot import identity as links
-from netbot.core.config import parse_config
+from netbot.capabilities import parse_config
 from netbot.core.db import Database
 from netbot.core.runtime import Runtime
 from netbot.core.secrets import Secret, Secrets

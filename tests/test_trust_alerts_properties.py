@@ -17,12 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netbot.alerts import rules
+from netbot.alerts.config import AlertsConfig, UsgsConfig
 from netbot.alerts.engine import UsgsWatch
 from netbot.alerts.events import ANALYTICS_KEYS, parse_events
 from netbot.alerts.kontur import KonturBadResponse, KonturClient, page_cursor
 from netbot.alerts.messages import alert_message, as_text, markdown_body, markdown_title
 from netbot.alerts.usgs import kontur_quake_point, parse_feed, quake_message
-from netbot.core.config import AlertsConfig, UsgsConfig
 
 NOW = dt.datetime(2025, 3, 14, 12, 0, 30, tzinfo=dt.UTC)
 HORIZON = NOW + rules.FUTURE_ALLOWANCE

@@ -21,7 +21,7 @@ from discord.ext import commands
 from sqlalchemy import event
 
 from cogs.core import REFRESH_ID, StatusView
-from netbot.core.config import parse_config
+from netbot.capabilities import parse_config
 from netbot.core.db import Database
 from netbot.core.errors import UserError
 from netbot.core.health import DatabaseProbe, short_error

@@ -14,7 +14,8 @@ import pytest
 from redminelib import Redmine
 
 from netbot import identity as links
-from netbot.core.config import ConfigError, parse_config
+from netbot.capabilities import parse_config
+from netbot.core.config import ConfigError
 from netbot.core.db import Database
 from netbot.core.errors import BackendUnavailable, NotFound, Refused, UserError
 from netbot.redmine import RedmineGateway

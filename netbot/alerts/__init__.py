@@ -1,1 +1,20 @@
 """Disaster alerts: the Kontur Event API (and optionally USGS) by Disaster Ninja's rules."""
+
+from netbot.alerts.config import AlertsConfig, UsgsConfig
+from netbot.core.capability import Capability, EnvVar
+
+CAPABILITY = Capability(
+    name="alerts",
+    cog="cogs.alerts",
+    settings=AlertsConfig,
+    env=(
+        EnvVar(
+            "KONTUR_USERNAME",
+            "your Kontur account (https://apps.kontur.io), with the read:feed role",
+            False,
+        ),
+        EnvVar("KONTUR_PASSWORD", "the password of that Kontur account"),
+    ),
+)
+
+__all__ = ["CAPABILITY", "AlertsConfig", "UsgsConfig"]

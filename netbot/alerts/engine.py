@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from netbot.alerts import rules, state
+from netbot.alerts.config import UsgsConfig
 from netbot.alerts.events import DisasterEvent, page_warning, parse_events
 from netbot.alerts.kontur import KonturClient, KonturError
 from netbot.alerts.messages import AlertMessage, alert_message, digest_header, good_news
@@ -38,7 +39,6 @@ from netbot.alerts.usgs import (
     qualifies,
     same_quake,
 )
-from netbot.core.config import UsgsConfig
 from netbot.core.db import Database
 from netbot.core.errors import new_error_id
 from netbot.core.health import Health

@@ -24,10 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from netbot.alerts import messages, rules
+from netbot.alerts.config import AlertsConfig
 from netbot.alerts.events import DisasterEvent, parse_events
 from netbot.alerts.state import from_fixture
 from netbot.alerts.timeparse import parse_time
-from netbot.core.config import AlertsConfig, ConfigError, load_config
+from netbot.capabilities import load_config
+from netbot.core.config import ConfigError
 
 REPLAY_FEED = "replay"
 

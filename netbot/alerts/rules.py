@@ -20,8 +20,8 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
+from netbot.alerts.config import AlertsConfig
 from netbot.alerts.events import DisasterEvent
-from netbot.core.config import AlertsConfig
 
 KEEP_NOTIFIED_DAYS = 8  # one-per-day needs only today; a week more helps operators
 #: How far ahead of our clock a feed date may be (clock skew); anything later is ignored, as a

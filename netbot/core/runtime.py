@@ -10,11 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from netbot.core.config import NetbotConfig
+from netbot.core.config import CoreConfig
 from netbot.core.db import Database
 from netbot.core.health import DatabaseProbe, Health
 from netbot.core.metrics import Metrics
 from netbot.core.secrets import Secrets
+from netbot.core.tasks import Clock, Supervisor, SystemClock
 
 T = TypeVar("T")
 
@@ -59,16 +60,19 @@ class Runtime:
     calls go through `workers`, the database health through `database_probe`.
     """
 
-    config: NetbotConfig
+    config: CoreConfig
     secrets: Secrets
     database: Database
     health: Health = field(default_factory=Health)
     metrics: Metrics = field(default_factory=Metrics)
     workers: Workers = field(default_factory=Workers)
+    clock: Clock = field(default_factory=SystemClock)
     database_probe: DatabaseProbe = field(init=False)
+    supervisor: Supervisor = field(init=False)
 
     def __post_init__(self) -> None:
         self.database_probe = DatabaseProbe(self.database.ping)
+        self.supervisor = Supervisor(self.clock)
 
     def close(self) -> None:
         """Release the threads and the database connections."""

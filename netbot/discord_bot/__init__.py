@@ -3,13 +3,12 @@
 With `cogs/`, the only code that imports discord.
 """
 
-from netbot.discord_bot.bot import NOT_ALLOWED, SHUTTING_DOWN, CogSpec, NetBot, create_bot
+from netbot.discord_bot.bot import NOT_ALLOWED, SHUTTING_DOWN, NetBot, create_bot
 from netbot.discord_bot.replies import fit_embed, fit_message, reply_ephemeral, requiring
 
 __all__ = [
     "NOT_ALLOWED",
     "SHUTTING_DOWN",
-    "CogSpec",
     "NetBot",
     "create_bot",
     "fit_embed",

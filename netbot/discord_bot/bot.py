@@ -16,11 +16,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import discord
 
+from netbot.capabilities import CAPABILITIES
+from netbot.core.capability import Capability
 from netbot.core.errors import UserError, new_error_id
 from netbot.core.metrics import Outcome
 from netbot.core.runtime import Runtime
@@ -32,19 +33,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class CogSpec:
-    """A cog netbot can load, and the environment variables its backend needs."""
-
-    name: str
-    requires: tuple[str, ...] = ()
-
-
-COGS: tuple[CogSpec, ...] = (
-    CogSpec("core"),
-    CogSpec("tickets", ("REDMINE_URL", "REDMINE_TOKEN")),
-    CogSpec("alerts", ("KONTUR_USERNAME", "KONTUR_PASSWORD")),
-)
+# The core cog (`/netbot status`, `/netbot help`) first, then one per registered capability.
+CORE = Capability(name="core", cog="cogs.core")
+COGS: tuple[Capability, ...] = (CORE, *CAPABILITIES)
 
 NOT_ALLOWED = "netbot is not enabled in this server."
 SHUTTING_DOWN = "netbot is restarting; please try again in a minute."
@@ -79,11 +70,10 @@ class NetBot(discord.Bot):
         self._connection.parsers["INTERACTION_CREATE"] = self._gate_interaction
 
     # ------------------------------------------------------------------ cogs
-    def load_configured_cogs(self, specs: tuple[CogSpec, ...] = COGS) -> list[str]:
+    def load_configured_cogs(self, specs: tuple[Capability, ...] = COGS) -> list[str]:
         """Load each switched-on cog whose backend is configured; one log line per skip."""
-        switches = self.runtime.config.cogs
         for spec in specs:
-            if not getattr(switches, spec.name):
+            if not self.runtime.config.switched_on(spec.name):
                 log.info("cog %s not loaded: switched off in the configuration", spec.name)
                 continue
             missing = self.runtime.secrets.missing(*spec.requires)
@@ -91,7 +81,7 @@ class NetBot(discord.Bot):
                 log.info("cog %s not loaded: %s not set", spec.name, ", ".join(missing))
                 continue
             try:
-                self.load_extension(f"cogs.{spec.name}")
+                self.load_extension(spec.cog)
             except discord.ExtensionFailed as exc:
                 if not isinstance(exc.original, UserError):
                     raise

@@ -1,0 +1,37 @@
+"""How a capability declares itself: its name, cog, configuration section, environment
+variables and tables. Each capability package exports one `CAPABILITY`; `netbot/capabilities.py`
+lists them, and the core reads only these declarations, never the packages themselves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netbot.core.config import Section
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    """An environment variable a capability needs, and where an operator gets its value.
+
+    `secret` values are hidden in reprs and blanked from every log line; addresses and
+    user names are not secret, so they stay readable in logs.
+    """
+
+    name: str
+    how_to_get: str
+    secret: bool = True
+
+
+@dataclass(frozen=True)
+class Capability:
+    """One capability: `name` is its configuration key and its `cogs.<name>` switch."""
+
+    name: str
+    cog: str  # the py-cord extension, e.g. "cogs.tickets"
+    settings: type[Section] | None = None  # its section of the YAML file, under `name:`
+    env: tuple[EnvVar, ...] = ()  # needed to load its cog; each missing one is named once
+    models: str | None = None  # the module declaring its tables on netbot.core.models.Base
+
+    @property
+    def requires(self) -> tuple[str, ...]:
+        return tuple(var.name for var in self.env)
