@@ -10,21 +10,25 @@ Exit codes: 0 the check passed, 2 configuration or impersonation problem.
 
 import sys
 
+from netbot.capabilities import env_vars
 from netbot.core.errors import UserError
-from netbot.core.secrets import HOW_TO_GET, load_secrets
-from netbot.redmine import RedmineGateway
+from netbot.core.secrets import load_secrets
+from netbot.tickets import TicketsConfig, build
 
 
 def main() -> int:
-    secrets = load_secrets()
+    secrets = load_secrets(env_vars=env_vars())
     missing = secrets.missing("REDMINE_URL", "REDMINE_TOKEN")
     for name in missing:
-        print(f"threader: {name} is not set; get it from: {HOW_TO_GET[name]}", file=sys.stderr)
+        print(f"threader: {name} is not set; get it from: {secrets.hint(name)}", file=sys.stderr)
     if missing:
         return 2
-    gateway = RedmineGateway(secrets.redmine_url, secrets.redmine_token.reveal())
+    # The configuration's defaults: the threader reads no configuration file yet.
+    tickets = build(
+        secrets.value("REDMINE_URL"), secrets.secret("REDMINE_TOKEN").reveal(), TicketsConfig()
+    )
     try:
-        owner = gateway.check_impersonation()
+        owner = tickets.gateway.check_impersonation()
     except UserError as exc:
         print(f"threader: {exc.message}", file=sys.stderr)
         return 2

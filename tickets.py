@@ -209,9 +209,10 @@ def _project(opts: argparse.Namespace, config_path: str) -> str:
         return "ops"
     from netbot.capabilities import load_config  # pydantic: only when a config exists
     from netbot.core.config import ConfigError
+    from netbot.tickets import TicketsConfig
 
     try:
-        return load_config(config_path).tickets.project
+        return load_config(config_path).section("tickets", TicketsConfig).project
     except ConfigError as exc:
         problems = "; ".join(str(p) for p in exc.problems)
         raise UsageError(f"configuration {exc.path}: {problems}") from None
@@ -276,8 +277,7 @@ def for_terminal(record: Any, keep_newlines: bool = False) -> Any:
 
 def render(result: Any, as_json: bool) -> str:
     """The text to print: JSON (exact text, control characters as JSON escapes) or a table."""
-    from netbot.tickets.records import Change, TicketPage
-    from netbot.tickets.service import Created
+    from netbot.tickets import Change, Created, TicketPage, change_text, detail_text, table, to_json
 
     heading = ""
     if isinstance(result, Created):
@@ -289,8 +289,6 @@ def render(result: Any, as_json: bool) -> str:
     if as_json:
         import json
 
-        from netbot.tickets.records import to_json
-
         if isinstance(result, TicketPage):
             data: Any = {"title": result.title, "page": result.page, "pages": result.pages,
                          "total": result.total, "tickets": [to_json(t) for t in result.tickets]}  # fmt: skip
@@ -299,15 +297,23 @@ def render(result: Any, as_json: bool) -> str:
         # json.dumps escapes C0 controls only; C1, DEL and BiDi controls become \uXXXX escapes
         # here, so the JSON still decodes to the exact text and is safe on a terminal too.
         return terminal_safe(json.dumps(data, indent=2, ensure_ascii=False), keep_newlines=True)
-    from netbot.tickets import format as fmt
-
     result = for_terminal(result)
 
     if isinstance(result, TicketPage):
-        return fmt.table(result)
+        return table(result)
     if isinstance(result, Change):
-        return fmt.change_text(result)
-    return heading + fmt.detail_text(result)
+        return change_text(result)
+    return heading + detail_text(result)
+
+
+@dataclass(frozen=True)
+class CliSettings:
+    """The settings `netbot.tickets.build` needs, from the command line (no public URL: links
+    printed here show REDMINE_URL without its credentials)."""
+
+    project: str
+    request_timeout_seconds: float
+    public_url: str | None = None
 
 
 def _fail(message: str, code: int) -> int:
@@ -331,13 +337,14 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
 
     from netbot.core.errors import UserError
-    from netbot.core.secrets import HOW_TO_GET, load_secrets
+    from netbot.core.secrets import load_secrets
+    from netbot.tickets import REDMINE_ENV
 
-    secrets = load_secrets()
+    secrets = load_secrets(env_vars=REDMINE_ENV)
     missing = secrets.missing("REDMINE_URL", "REDMINE_TOKEN")
     if missing:
         hints = "; ".join(
-            f"{name} is not set (get it from: {HOW_TO_GET[name]})" for name in missing
+            f"{name} is not set (get it from: {secrets.hint(name)})" for name in missing
         )
         return _fail(
             f"{hints}; set {'them' if len(missing) > 1 else 'it'} in the environment or .env", 2
@@ -347,12 +354,12 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         return _fail(str(exc), 2)
 
-    from netbot.redmine import RedmineGateway
-    from netbot.tickets.catalog import Catalog
-    from netbot.tickets.service import TicketService
+    from netbot.tickets import build
 
-    gateway = RedmineGateway(secrets.redmine_url, secrets.redmine_token.reveal(), opts.timeout)
-    service = TicketService(gateway, Catalog(gateway, project), project)
+    settings = CliSettings(project, opts.timeout)
+    service = build(
+        secrets.value("REDMINE_URL"), secrets.secret("REDMINE_TOKEN").reveal(), settings
+    ).service
     try:
         result = execute(command, opts, service)
         print(render(result, opts.json))

@@ -3,14 +3,15 @@
     python bench/alerts_latency.py --poll 10 --events 40 [--seconds N] [--seed S]
     python bench/alerts_latency.py --poll 60 --events 40
 
-The real stack, with real time: FakeKontur (HTTP on 127.0.0.1) -> KonturClient -> AlertEngine
-with SystemClock -> cogs.alerts ChannelPublisher -> py-cord -> fake Discord (REST + gateway on
-127.0.0.1). After the engine's first poll (which only records the cursor), EVENTS qualifying
+The alert stack as `netbot.alerts.build` makes it, with real time: FakeKontur (HTTP on
+127.0.0.1) -> KonturClient -> AlertEngine on the supervisor's `alerts.poll` job (SystemClock)
+-> a chat Target that notes when each post arrives (the Discord side is measured by the
+tests, not here). After the engine's first poll (which only records the cursor), EVENTS qualifying
 events are added to the fake feed at random moments spread uniformly over N seconds (default
 max(3 * poll, 120)), so an event's appearance is independent of the poll phase. For each event:
 t_added (the fake's `added_at`), t_served (the fake's `first_served`: the poll's response that
-first carried it) and t_posted (when the fake Discord stored the channel message whose embed
-url ends with the eventId, observed on its message store). Prints polls done, events
+first carried it) and t_posted (when the target received the post whose link ends with the
+eventId). Prints polls done, events
 delivered, end-to-end delay (t_posted - t_added) and processing latency (t_posted - t_served)
 as median / p95 / max, and the median expected for uniform arrival (poll/2 + processing).
 Stops by itself (at the latest N + poll + 30 s after the first poll). Only 127.0.0.1 is
@@ -32,36 +33,73 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.alert_events import make_event
+from bench.fake_kontur import FakeKontur
 from bench.timing import percentile
+from netbot.alerts import POLL_JOB, build
+from netbot.capabilities import parse_config
+from netbot.chat import Post, PostRef
 from netbot.core.db import Database
-from netbot.discord_bot import create_bot
-from tests.alert_events import make_event
-from tests.fake_kontur import FakeKontur
-from tests.fakediscord import FakeDiscord, FakeMessage, run_bot
+from netbot.core.runtime import Runtime
+from netbot.core.secrets import Secret, Secrets
 from tests.network_guard import install as install_network_guard
-from tests.test_alerts_bot import make_runtime
 
 FEED = "kontur-public"
 MAP_LINK_PREFIX = "https://disaster.ninja/active/?event="
 
 
-# -- observing the fake Discord's message store -------------------------------------------
+# -- the target -------------------------------------------------------------------------------
 
 
-class ArrivalLog(dict[str, FakeMessage]):
-    """The fake's `messages` dict, noting when each alert post (by eventId) was stored."""
+class ArrivalTarget:
+    """A chat target that notes when each alert post (by eventId) arrives."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.posted: dict[str, float] = {}  # eventId -> time.monotonic() when stored
+    name = "bench"
 
-    def __setitem__(self, key: str, message: FakeMessage) -> None:
+    def __init__(self, expected: set[str]) -> None:
+        self.expected = expected
+        self.posted: dict[str, float] = {}  # eventId -> time.monotonic() when posted
+        self.links: list[str] = []  # every alert link posted, duplicates included
+        self.all_arrived = asyncio.Event()  # set once every expected event was posted
+
+    async def post(self, post: Post) -> PostRef:
         now = time.monotonic()
-        super().__setitem__(key, message)
-        for embed in message.payload.get("embeds") or []:
-            url = embed.get("url") or ""
-            if url.startswith(MAP_LINK_PREFIX):
-                self.posted.setdefault(url.removeprefix(MAP_LINK_PREFIX), now)
+        link = post.link or ""
+        if link.startswith(MAP_LINK_PREFIX):
+            self.links.append(link)
+            self.posted.setdefault(link.removeprefix(MAP_LINK_PREFIX), now)
+            if self.expected <= self.posted.keys():
+                self.all_arrived.set()
+        return PostRef(self.name, "0", str(len(self.links)))
+
+    async def edit(self, ref: PostRef, post: Post) -> None:
+        raise NotImplementedError("alerts never edit a post")
+
+    async def delete(self, ref: PostRef) -> None:
+        raise NotImplementedError("alerts never delete a post")
+
+    def duplicates(self) -> int:
+        return len(self.links) - len(set(self.links))
+
+
+def make_runtime(kontur: FakeKontur, db: Database, poll: int) -> Runtime:
+    config = parse_config(
+        {
+            "guilds": [1],
+            "cogs": {"tickets": False},
+            "alerts": {
+                "channel_id": 1,
+                "api_url": kontur.api_url,
+                "token_url": kontur.token_url,
+                "poll_seconds": poll,
+            },
+        }
+    )
+    env: dict[str, str | Secret] = {
+        "KONTUR_USERNAME": kontur.username,
+        "KONTUR_PASSWORD": Secret(kontur.password),
+    }
+    return Runtime(config=config, secrets=Secrets(env=env), database=db)
 
 
 # -- the world --------------------------------------------------------------------------------
@@ -84,13 +122,10 @@ async def bench(poll: int, count: int, spread: float, seed: int) -> None:
 
     with tempfile.TemporaryDirectory(prefix="netbot-bench-") as tmp:
         db = Database.open(f"sqlite:///{Path(tmp) / 'netbot.sqlite3'}")
-        fake = FakeDiscord()
-        arrivals = ArrivalLog()
-        fake.messages = arrivals
+        arrivals = ArrivalTarget(set(ids))
         try:
-            async with fake, FakeKontur() as kontur:
-                channel = fake.add_channel(fake.guild, "disasters")
-                runtime = make_runtime(fake, kontur, db, channel, poll_seconds=poll)
+            async with FakeKontur() as kontur:
+                runtime = make_runtime(kontur, db, poll)
                 # an old event, so the first start takes its cursor from the feed (as the tests)
                 old = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30)
                 kontur.add_event(make_event("00000000-0000-4000-8000-00000000a000", updated_at=old))
@@ -104,44 +139,37 @@ async def bench(poll: int, count: int, spread: float, seed: int) -> None:
                     last_stamp[0] = stamp
                     kontur.add_event(make_event(event_id, updated_at=stamp, started_at=stamp))
 
-                bot = create_bot(runtime, load_cogs=False)
-                bot.load_configured_cogs()
-                engine = bot.get_cog("Alerts").engine
+                engine = build(runtime, arrivals)
                 print(
                     f"poll {poll} s ({type(engine.clock).__name__}), {count} events spread over "
                     f"{spread:g} s, seed {seed}",
                     flush=True,
                 )
                 started = time.monotonic()
-                async with run_bot(bot, fake, fail_on_command_error=False):
-                    async with engine.polled:
-                        await asyncio.wait_for(
-                            engine.polled.wait_for(lambda: engine.today.polls >= 1), 60
-                        )
+                first_run = runtime.supervisor.jobs[POLL_JOB].done
+                runtime.supervisor.start()
+                try:
+                    await asyncio.wait_for(first_run.wait(), 60)
                     first_poll = time.monotonic()
                     loop = asyncio.get_running_loop()
                     base = loop.time()
                     for event_id, offset in zip(ids, offsets, strict=True):
                         loop.call_at(base + offset, add, event_id)
-                    within = spread + poll + 30
                     try:
-                        await fake.wait_until(
-                            lambda: all(i in arrivals.posted for i in ids),
-                            f"{count} alert posts",
-                            within,
-                        )
-                    except AssertionError as exc:
-                        print(f"stopped waiting: {str(exc).splitlines()[0]}")
-                    requests = kontur.api_requests()
-                    # one search per poll (a page holds 100 events): requests after the first
-                    polls = sum(r.at > first_poll for r in requests)
-                    posted, added = dict(arrivals.posted), dict(kontur.added_at)
-                    served = dict(kontur.first_served)
-                    problems = fake.failures + kontur.failures
-                    if problems:  # printed here rather than raised by the fakes at exit
-                        print("fake failures:\n  - " + "\n  - ".join(problems))
-                        fake.failures.clear()
-                        kontur.failures.clear()
+                        await asyncio.wait_for(arrivals.all_arrived.wait(), spread + poll + 30)
+                    except TimeoutError:
+                        print(f"stopped waiting: {len(arrivals.posted)} of {count} alert posts")
+                finally:
+                    await runtime.supervisor.stop()
+                    await engine.close()
+                requests = kontur.api_requests()
+                # one search per poll (a page holds 100 events): requests after the first
+                polls = sum(r.at > first_poll for r in requests)
+                posted, added = dict(arrivals.posted), dict(kontur.added_at)
+                served = dict(kontur.first_served)
+                if kontur.failures:  # printed here rather than raised by the fake at exit
+                    print("fake failures:\n  - " + "\n  - ".join(kontur.failures))
+                    kontur.failures.clear()
         finally:
             db.close()
 
@@ -169,7 +197,7 @@ async def bench(poll: int, count: int, spread: float, seed: int) -> None:
         f"{first_poll - started:.2f} s); polls after the first: {polls}; "
         f"Kontur API requests: {len(requests)}"
     )
-    print(f"events delivered: {len(done)} / {count}; duplicate posts: {duplicates(fake, ids)}")
+    print(f"events delivered: {len(done)} / {count}; duplicate posts: {arrivals.duplicates()}")
     print(f"end-to-end delay (added -> posted):     {summary(delays)}")
     print(f"processing latency (served -> posted):  {summary(processing)}")
     print(
@@ -185,16 +213,6 @@ async def bench(poll: int, count: int, spread: float, seed: int) -> None:
             f"{statistics.median(processing):.3f} = {expected:.3f} s "
             f"(measured {statistics.median(delays):.3f} s)"
         )
-
-
-def duplicates(fake: FakeDiscord, ids: list[str]) -> int:
-    urls = [
-        e.get("url", "")
-        for m in fake.messages.values()
-        for e in m.payload.get("embeds") or []
-        if e.get("url", "").startswith(MAP_LINK_PREFIX)
-    ]
-    return len(urls) - len(set(urls))
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
     python bench/alerts_rules.py [--reps N] [--seed S]
 
-No network: the page is synthetic (tests.alert_events.make_event), with the mix a busy feed
+No network: the page is synthetic (bench.alert_events.make_event), with the mix a busy feed
 has: eight types, six severities (the latest episode's differs from the event's), populations
 from none to millions, ended events, versions, analytics for the message rows, and updatedAt
 spread over the last 7 hours. The state has a cursor 6 hours back and 200 events notified
@@ -27,12 +27,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.alert_events import details, make_event
 from bench.timing import percentile, timed
 from netbot.alerts import rules
 from netbot.alerts.config import AlertsConfig
 from netbot.alerts.events import DisasterEvent, parse_events
 from netbot.alerts.messages import alert_message
-from tests.alert_events import details, make_event
 
 EVENTS, PRIOR_NOTIFIED = 1_000, 200
 FEED = "kontur-public"
@@ -219,9 +219,7 @@ def main() -> None:
         last = {**state.last_notified}
         last.update({f"prior-{n}": NOW - dt.timedelta(hours=n % 150) for n in range(extra)})
         bigger = rules.AlertState(state.cursors, last, state.notification_days)
-        samples = [
-            timed(lambda s=bigger: rules.poll(events, s, NOW, rules_, FEED)) for _ in range(20)
-        ]
+        samples = [timed(rules.poll, events, bigger, NOW, rules_, FEED) for _ in range(20)]
         print(f"    {len(last):>6} notified before: {statistics.median(samples):8.3f} ms")
 
 

@@ -149,8 +149,8 @@ def main() -> None:
     for typed in pq[:200]:
         catalog.match_people(typed)
 
-    tickets = [timed(lambda t=t, f=f: catalog.match_tickets(t, f)) for t, f in tq]
-    people = [timed(lambda t=t: catalog.match_people(t)) for t in pq]
+    tickets = [timed(catalog.match_tickets, t, f) for t, f in tq]
+    people = [timed(catalog.match_people, t) for t in pq]
     report("match_tickets", tickets)
     report("match_people", people)
 

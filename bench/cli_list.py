@@ -95,8 +95,8 @@ def main() -> None:
     imports = {
         "python -c pass": "pass",
         "import tickets": "import tickets",
-        "import tickets + what a list imports": "import tickets, netbot.core.secrets, netbot.redmine, "
-        "netbot.tickets.service, netbot.tickets.format",
+        "import tickets + what a list imports": "import tickets, netbot.core.secrets, "
+        "netbot.capabilities, netbot.redmine, netbot.tickets, netbot.tickets.service",
     }
     for label, code in imports.items():
         samples = sorted(timed([*py, code], env)[0] for _ in range(5))

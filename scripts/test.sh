@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs and starts what it needs, then runs
-# ruff and pytest. Usage: scripts/test.sh [pytest args...]
+# ruff, mypy and pytest. Usage: scripts/test.sh [pytest args...]
 #  - Python deps: a venv in .venv from requirements.txt (pinned).
 #  - PostgreSQL: uses NETBOT_TEST_DATABASE_URL if set; else starts the local cluster if one
 #    is installed and uses 127.0.0.1:5432/test; else the PostgreSQL cases are skipped.
@@ -42,6 +42,9 @@ if [ "${CI:-}" = true ]; then export NETBOT_NO_SKIP=1; fi
 say "ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+
+say "mypy"
+.venv/bin/mypy
 
 say "pytest"
 set +e

@@ -1,7 +1,8 @@
 """Alerts end to end: fake Kontur API -> real engine -> real py-cord -> fake Discord.
 
-Time is a `ManualClock`: the engine's loop sleeps on it, and a test moves it forward and
-waits for the poll that follows (no real waiting for intervals, no sleeps).
+Time is the runtime's `ManualClock`: the supervisor's `alerts.poll` job sleeps on it, and a
+test moves it forward and waits for the run that follows (no real waiting, no sleeps). Each
+bot gets a fresh runtime on the same database and clock, as a restarted process would.
 """
 
 import asyncio
@@ -14,14 +15,17 @@ from typing import Any
 
 import pytest
 
+from bench.alert_events import details, make_event
+from bench.fake_kontur import FakeKontur
+from netbot.alerts import POLL_JOB
 from netbot.alerts import state as alert_state
 from netbot.capabilities import parse_config
+from netbot.core.config import CoreConfig
 from netbot.core.db import Database
 from netbot.core.runtime import Runtime
 from netbot.core.secrets import Secret, Secrets
+from netbot.core.tasks import ManualClock
 from netbot.discord_bot import create_bot
-from tests.alert_events import details, make_event
-from tests.fake_kontur import FakeKontur
 from tests.fake_usgs import FakeUsgs
 from tests.fakediscord import FakeDiscord, FakeMessage, run_bot
 from tests.fakediscord.permissions import DEFAULT_BOT
@@ -30,64 +34,52 @@ START = dt.datetime(2025, 3, 14, 12, 0, 0, tzinfo=dt.UTC)
 POLL = 60
 
 
-class ManualClock:
-    """A clock that moves only when the test says; `sleep` waits for the test to move it."""
-
-    def __init__(self, now: dt.datetime) -> None:
-        self._now = now
-        self._moved = asyncio.Condition()
-
-    def now(self) -> dt.datetime:
-        return self._now
-
-    async def sleep(self, seconds: float) -> None:
-        wake = self._now + dt.timedelta(seconds=seconds)
-        async with self._moved:
-            await self._moved.wait_for(lambda: self._now >= wake)
-
-    async def advance(self, seconds: float) -> None:
-        async with self._moved:
-            self._now += dt.timedelta(seconds=seconds)
-            self._moved.notify_all()
-
-
 class Harness:
     def __init__(
         self,
         fake: FakeDiscord,
         kontur: FakeKontur,
         clock: ManualClock,
-        runtime: Runtime,
+        settings: tuple[CoreConfig, Secrets, Database],
         channel: dict,
     ) -> None:
-        self.fake, self.kontur, self.clock, self.runtime, self.channel = (
+        self.fake, self.kontur, self.clock, self.settings, self.channel = (
             fake,
             kontur,
             clock,
-            runtime,
+            settings,
             channel,
         )
+        self.runtime = self.new_runtime()
         self.engine: Any = None
 
+    def new_runtime(self) -> Runtime:
+        """A runtime as a (re)started process gets: same configuration, database and clock."""
+        config, secrets, db = self.settings
+        return Runtime(config=config, secrets=secrets, database=db, clock=self.clock)
+
     async def polls(self, count: int) -> None:
-        """Wait until the engine finished `count` polls in total."""
-        async with self.engine.polled:
-            await asyncio.wait_for(
-                self.engine.polled.wait_for(lambda: self.engine.today.polls >= count), 10
-            )
+        """Wait until the `alerts.poll` job finished `count` runs on this runtime."""
+        job = self.runtime.supervisor.jobs[POLL_JOB]
+
+        async def reached() -> None:
+            while job.runs < count:
+                await job.done.wait()
+
+        await asyncio.wait_for(reached(), 10)
 
     async def next_poll(self, seconds: float = POLL) -> None:
-        done = self.engine.today.polls
-        await self.clock.advance(seconds)
+        done = self.runtime.supervisor.jobs[POLL_JOB].runs
+        await self.clock.advance(dt.timedelta(seconds=seconds))
         await self.polls(done + 1)
 
     def posts(self) -> list[FakeMessage]:
         return self.fake.messages_in(self.channel)
 
 
-def make_runtime(
+def make_settings(
     fake: FakeDiscord, kontur: FakeKontur, db: Database, channel: dict, **alerts: Any
-) -> Runtime:
+) -> tuple[CoreConfig, Secrets, Database]:
     admin = fake.add_role(fake.guild, "ops-admins")
     fake.add_member(fake.guild, fake.user, roles=[admin])
     config = parse_config(
@@ -106,23 +98,26 @@ def make_runtime(
     )
     secrets = Secrets(
         discord_api_base_url=fake.api_base_url,
-        kontur_username=kontur.username,
-        kontur_password=Secret(kontur.password),
+        env={"KONTUR_USERNAME": kontur.username, "KONTUR_PASSWORD": Secret(kontur.password)},
     )
-    return Runtime(config=config, secrets=secrets, database=db)
+    return config, secrets, db
 
 
 @asynccontextmanager
 async def running(harness: Harness) -> AsyncIterator[Harness]:
-    """The bot on `harness.runtime`, with the ManualClock driving its alert engine."""
-    bot = create_bot(harness.runtime, load_cogs=False)
+    """A bot on a fresh runtime, its jobs started once it is ready and stopped before it
+    closes (as `python -m netbot` does), until the first poll has run."""
+    runtime = harness.runtime = harness.new_runtime()
+    bot = create_bot(runtime, load_cogs=False)
     bot.load_configured_cogs()
-    cog = bot.get_cog("Alerts")
-    cog.engine.clock = harness.clock
-    harness.engine = cog.engine
+    harness.engine = bot.get_cog("Alerts").engine
     async with run_bot(bot, harness.fake, fail_on_command_error=False):
-        await harness.polls(1)
-        yield harness
+        runtime.supervisor.start()
+        try:
+            await harness.polls(1)
+            yield harness
+        finally:
+            await runtime.supervisor.stop()
     assert "netbot_errors_total{" not in harness.runtime.metrics.render().decode(), (
         "a command crashed"
     )
@@ -137,7 +132,7 @@ async def world(fake_discord: FakeDiscord, tmp_path: Path) -> AsyncIterator[Harn
             fake_discord,
             kontur,
             ManualClock(START),
-            make_runtime(fake_discord, kontur, db, channel),
+            make_settings(fake_discord, kontur, db, channel),
             channel,
         )
         yield harness
@@ -191,7 +186,7 @@ async def test_new_event_is_posted_as_an_embed_without_pings(world: Harness) -> 
 
 
 async def test_digest_at_the_configured_time_once(world: Harness) -> None:
-    world.clock._now = dt.datetime(2025, 3, 15, 17, 58, tzinfo=dt.UTC)
+    await world.clock.set(dt.datetime(2025, 3, 15, 17, 58, tzinfo=dt.UTC))
     world.kontur.add_event(
         severe("00000000-0000-4000-8000-000000000001", -60 * 24 + 120)
     )  # before start
@@ -218,7 +213,7 @@ async def test_digest_at_the_configured_time_once(world: Harness) -> None:
 
 
 async def test_good_news_when_nothing_qualifies(world: Harness) -> None:
-    world.clock._now = dt.datetime(2025, 3, 16, 18, 0, tzinfo=dt.UTC)
+    await world.clock.set(dt.datetime(2025, 3, 16, 18, 0, tzinfo=dt.UTC))
     async with running(world):
         [post] = world.posts()
     assert post.content == "Good news! No extreme or severe events happened for 03/16/2025"
@@ -235,7 +230,7 @@ async def test_restart_in_the_middle_of_a_day_neither_repeats_nor_misses(world: 
 
     world.kontur.add_event(severe(first, -3, version=2))  # updated again, same day
     world.kontur.add_event(severe(second, -4))
-    await world.clock.advance(600)
+    await world.clock.advance(dt.timedelta(seconds=600))
     async with running(world):  # a new bot on the same database
         pass
     assert [p.embeds[0]["url"][-2:] for p in world.posts()] == ["a1", "a2"]
@@ -306,8 +301,8 @@ async def usgs_world(fake: FakeDiscord, tmp_path: Path) -> AsyncIterator[tuple[H
             "min_magnitude": 6.0,
             "min_alert": "orange",
         }
-        runtime = make_runtime(fake, kontur, db, channel, usgs=usgs_config)
-        yield Harness(fake, kontur, ManualClock(START), runtime, channel), usgs
+        settings = make_settings(fake, kontur, db, channel, usgs=usgs_config)
+        yield Harness(fake, kontur, ManualClock(START), settings, channel), usgs
         db.close()
 
 
@@ -409,7 +404,7 @@ def urls(world: Harness) -> list[str]:
 
 async def test_feed_text_cannot_form_markdown_in_alerts_or_the_digest(world: Harness) -> None:
     evil_name = "Flood](https://evil.example) [**Click**"
-    world.clock._now = dt.datetime(2025, 3, 15, 17, 59, tzinfo=dt.UTC)
+    await world.clock.set(dt.datetime(2025, 3, 15, 17, 59, tzinfo=dt.UTC))
     world.kontur.add_event(severe("00000000-0000-4000-8000-000000000001", -60 * 24))
     async with running(world):
         world.kontur.add_event(
@@ -479,7 +474,7 @@ async def test_malformed_events_are_skipped_and_the_next_posted_across_a_restart
     problems = [r.getMessage() for r in caplog.records if "ignored" in r.getMessage()]
     assert len(problems) == 7, problems
     world.kontur.add_event(severe("00000000-0000-4000-8000-0000000000a2", -2))
-    await world.clock.advance(600)
+    await world.clock.advance(dt.timedelta(seconds=600))
     async with running(world):  # a new bot on the same database: the bad events stay behind
         pass
     assert urls(world) == ["a1", "a2"]

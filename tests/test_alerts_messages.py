@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.alert_events import event
 from netbot.alerts.messages import (
     alert_message,
     as_text,
@@ -19,7 +20,6 @@ from netbot.alerts.messages import (
     rows,
 )
 from netbot.core.text import outside
-from tests.alert_events import event
 
 LINK = "https://disaster.ninja/active/?event={}"
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from bench.alert_events import NOW, event
 from netbot.alerts.config import AlertsConfig
 from netbot.alerts.rules import (
     KEEP_NOTIFIED_DAYS,
@@ -19,7 +20,6 @@ from netbot.alerts.rules import (
     skip_reason,
 )
 from netbot.alerts.state import from_fixture, from_json, to_json
-from tests.alert_events import NOW, event
 
 FEED = "kontur-public"
 RULES = Rules.from_config(AlertsConfig())

@@ -21,6 +21,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+async def read_until(process: asyncio.subprocess.Process, text: str) -> bytes:
+    """The process's stderr up to and including the first line containing `text`."""
+    assert process.stderr is not None
+    seen = b""
+    while text.encode() not in seen:
+        line = await process.stderr.readline()
+        if not line:
+            raise AssertionError(f"netbot ended before logging {text!r}: {seen.decode()}")
+        seen += line
+    return seen
+
+
 async def test_netbot_connects_serves_healthz_and_stops_cleanly_on_sigterm(
     fake_discord: FakeDiscord, tmp_path: Path
 ) -> None:
@@ -67,8 +79,11 @@ async def test_netbot_connects_serves_healthz_and_stops_cleanly_on_sigterm(
         assert 'netbot_commands_total{command="netbot status",outcome="ok"} 1.0' in text
         assert 'netbot_queue_depth{queue="commands_in_flight"} 0.0' in text
 
+        # Background jobs start once the bot is ready (connected, guilds cached, cogs loaded).
+        started = await asyncio.wait_for(read_until(process, "background jobs started"), 30)
         process.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+        _, rest = await asyncio.wait_for(process.communicate(), 30)
+        stderr = started + rest
     finally:
         if process.returncode is None:
             process.kill()

@@ -174,7 +174,9 @@ async def test_cogs_without_their_backend_are_skipped_with_one_log_line(
     runtime: Runtime, caplog: pytest.LogCaptureFixture
 ) -> None:
     runtime.config = parse_config({"guilds": [1]})  # alerts on, but no alerts.channel_id
-    runtime.secrets = Secrets(kontur_username="someone", kontur_password=Secret("pw-123456"))
+    runtime.secrets = Secrets(
+        env={"KONTUR_USERNAME": "someone", "KONTUR_PASSWORD": Secret("pw-123456")}
+    )
     bot = NetBot(runtime)
     with caplog.at_level(logging.INFO, logger="netbot.discord_bot"):
         loaded = bot.load_configured_cogs()
@@ -211,3 +213,17 @@ async def test_admins_are_admin_roles_and_server_managers(
             name: bot.is_admin(members.get_member(int(u["id"]))) for name, u in people.items()
         }
     assert verdict == {"op": True, "manager": True, "member": False}
+
+
+async def test_the_shards_to_run_come_from_the_environment(
+    fake_discord: FakeDiscord, runtime: Runtime
+) -> None:
+    runtime.secrets = Secrets(
+        discord_api_base_url=fake_discord.api_base_url, shard_count="1", shard_ids="0"
+    )
+    bot = create_bot(runtime)
+    assert isinstance(bot, discord.AutoShardedBot)
+    async with run_bot(bot, fake_discord):
+        assert (bot.shard_count, sorted(bot.shards)) == (1, [0])
+        reply = await (await fake_discord.slash("netbot status")).message()
+        assert "Gateway: connected" in reply.embeds[0]["description"]

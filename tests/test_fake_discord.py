@@ -50,6 +50,13 @@ class AckView(discord.ui.View):
         await interaction.response.send_message(f"severity {select.values[0]}", ephemeral=True)
 
 
+class RefreshView(discord.ui.View):
+    @discord.ui.button(label="Refresh", custom_id="refresh")
+    async def refresh(self, button: discord.ui.Button, interaction: discord.Interaction) -> None:
+        await interaction.response.defer()  # a deferred update, answered by an edit
+        await interaction.edit_original_response(content="refreshed", view=None)
+
+
 class Ops(commands.Cog):
     """Covers each interaction kind the harness has to support."""
 
@@ -84,6 +91,10 @@ class Ops(commands.Cog):
     @netbot.command(description="Incident panel")
     async def panel(self, ctx: discord.ApplicationContext) -> None:
         await ctx.respond("incident open", view=AckView())
+
+    @netbot.command(description="A board refreshed by a button")
+    async def board(self, ctx: discord.ApplicationContext) -> None:
+        await ctx.respond("stale", view=RefreshView())
 
     @netbot.command(description="Report something")
     async def report(self, ctx: discord.ApplicationContext) -> None:
@@ -179,6 +190,22 @@ async def test_button_click_edits_the_message() -> None:
         assert (await click.response())["type"] == 7
     assert panel.content == f"acked by {fake.user['username']}"
     assert panel.components == []
+
+
+async def test_one_line_per_step_a_command_and_button_presses() -> None:
+    """The testbot-style helpers: a command's reply; what a button press leaves on screen."""
+    async with FakeDiscord() as fake, run_bot(make_bot(), fake):
+        bob = fake.add_member(fake.guild, fake.add_user("bob"))
+        reply = await fake.command("netbot ticket list", project="noc", limit=3, by=bob)
+        panel = await fake.command("netbot panel")
+        acked = await fake.press(panel, "Acknowledge", by=bob)
+        board = await fake.command("netbot board")
+        refreshed = await fake.press(board, "Refresh")
+        with pytest.raises(AssertionError, match="0 buttons 'Refresh'"):
+            await fake.press(board, "Refresh")
+    assert reply.content == "noc: 3 tickets, mine=False, assignee=anyone"
+    assert acked is panel and acked.content == "acked by bob" and acked.components == []
+    assert refreshed is board and refreshed.content == "refreshed" and refreshed.components == []
 
 
 async def test_select_menu_choice_is_answered() -> None:
@@ -331,8 +358,14 @@ async def test_rest_routes_used_by_cogs_pass_the_contract() -> None:
 
 async def test_guild_commands_sync_and_run(fake_discord: FakeDiscord) -> None:
     bot = make_bot(debug_guilds=[int(fake_discord.guild["id"])])
-    async with run_bot(bot, fake_discord):
-        message = await (await fake_discord.slash("netbot status")).message()
+    try:
+        async with run_bot(bot, fake_discord):
+            message = await (await fake_discord.slash("netbot status")).message()
+    finally:
+        # debug_guilds writes guild_ids onto the command objects, which every Ops instance
+        # shares: left there, each later bot would sync them to this test's guild only.
+        for command in bot.pending_application_commands:
+            command.guild_ids = None
     assert message.content == "all systems nominal"
     assert fake_discord.commands[None] == []
     assert [c["name"] for c in fake_discord.commands[fake_discord.guild["id"]]] == ["netbot"]

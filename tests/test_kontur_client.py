@@ -1,4 +1,4 @@
-"""KonturClient against the fake Event API (tests/fake_kontur.py): paging, tokens, faults."""
+"""KonturClient against the fake Event API (bench/fake_kontur.py): paging, tokens, faults."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bench.fake_kontur import FakeKontur, make_event, stamp
 from netbot.alerts.kontur import (
     FeedPage,
     KonturAuthError,
@@ -22,7 +23,6 @@ from netbot.alerts.kontur import (
 )
 from netbot.alerts.timeparse import parse_time
 from netbot.core.secrets import Secret
-from tests.fake_kontur import FakeKontur, make_event, stamp
 
 FEED = "kontur-public"
 PASSWORD = "Pa55-very-SECRET-kontur"

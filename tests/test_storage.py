@@ -43,8 +43,8 @@ def closed_port() -> int:
 
 def test_open_creates_tables_at_head(db: Database) -> None:
     tables = set(inspect(db.engine).get_table_names())
-    assert {"state", "alembic_version"} <= tables
-    assert head_revision() == "0002"
+    assert {"state", "leases", "alembic_version"} <= tables
+    assert head_revision() == "0003"
     assert current_revision(db) == head_revision()
 
 

@@ -1,6 +1,7 @@
 """`/ticket` end to end: the real py-cord client, the fake Discord, the real Redmine."""
 
 import asyncio
+import datetime as dt
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -15,11 +16,14 @@ from redminelib import Redmine
 from netbot import identity as links
 from netbot.capabilities import parse_config
 from netbot.core.db import Database
+from netbot.core.leases import Leases
 from netbot.core.runtime import Runtime
 from netbot.core.secrets import Secret, Secrets
-from netbot.discord_bot import create_bot
+from netbot.core.tasks import Clock, ManualClock, SystemClock
+from netbot.discord_bot import NetBot, create_bot
 from netbot.tickets import threads
 from tests.fakediscord import FakeDiscord, FakeMessage, run_bot
+from tests.plugins.databases import postgres_url as postgres_url  # the fixture
 from tests.plugins.redmine_server import RedmineServer
 from tests.redmine_proxy import RedmineProxy
 
@@ -47,15 +51,31 @@ class World:
 
 
 def make_runtime(
-    fake: FakeDiscord, redmine_url: str, admin_key: str, db: Database, **extra: Any
+    fake: FakeDiscord,
+    redmine_url: str,
+    admin_key: str,
+    db: Database,
+    clock: Clock | None = None,
+    **extra: Any,
 ) -> Runtime:
     config = parse_config({"guilds": [int(fake.guild["id"])], **extra})
     secrets = Secrets(
         discord_api_base_url=fake.api_base_url,
-        redmine_url=redmine_url,
-        redmine_token=Secret(admin_key),
+        env={"REDMINE_URL": redmine_url, "REDMINE_TOKEN": Secret(admin_key)},
     )
-    return Runtime(config=config, secrets=secrets, database=db)
+    return Runtime(config=config, secrets=secrets, database=db, clock=clock or SystemClock())
+
+
+@asynccontextmanager
+async def serving(runtime: Runtime, fake: FakeDiscord) -> AsyncIterator[NetBot]:
+    """The bot on `runtime`, its background jobs started once it is ready and stopped before
+    it closes, as `python -m netbot` does."""
+    async with run_bot(create_bot(runtime), fake, fail_on_command_error=False) as bot:
+        runtime.supervisor.start()
+        try:
+            yield bot
+        finally:
+            await runtime.supervisor.stop()
 
 
 @pytest.fixture
@@ -78,10 +98,9 @@ async def world(
         teams=[{"name": "ops-team", "role_id": int(team_role["id"]), "channels": [int(team_channel["id"])]}],
         tickets={"page_size": 2},
     )  # fmt: skip
-    bot = create_bot(runtime)
     # Refusals are part of these tests, so command errors go to the bot's own handler;
     # an unexpected crash still fails the test below.
-    async with run_bot(bot, fake, fail_on_command_error=False):
+    async with serving(runtime, fake) as bot:
         cog = bot.get_cog("Tickets")
         await asyncio.wait_for(cog.ready.wait(), 30)
         yield World(
@@ -308,8 +327,7 @@ async def proxied_bot(
     links.set_link(db, int(fake.user["id"]), "alice", 1)
     async with RedmineProxy(redmine.url) as proxy:
         runtime = make_runtime(fake, proxy.url, redmine.admin_key, db, tickets=tickets)
-        bot = create_bot(runtime)
-        async with run_bot(bot, fake, fail_on_command_error=False):
+        async with serving(runtime, fake) as bot:
             await asyncio.wait_for(bot.get_cog("Tickets").ready.wait(), 30)
             yield proxy, runtime
     db.close()
@@ -403,3 +421,66 @@ async def test_ticket_option_takes_numbers_and_choice_names_only(world: World) -
     words = await answer(world, "ticket show", {"ticket": "disk full"})
     assert words.ephemeral
     assert words.content.startswith("'disk full' is not a ticket number")
+
+
+async def test_catalog_refresh_runs_on_the_supervisor_and_logs_an_outage_once(
+    fake_discord: FakeDiscord,
+    redmine: RedmineServer,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = ManualClock(dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    db = Database.open(f"sqlite:///{tmp_path / 'netbot.sqlite3'}")
+    period = dt.timedelta(seconds=60)
+    async with RedmineProxy(redmine.url) as proxy:
+        proxy.down()
+        runtime = make_runtime(
+            fake_discord, proxy.url, redmine.admin_key, db, clock,
+            tickets={"cache_refresh_seconds": 60, "request_timeout_seconds": 2},
+        )  # fmt: skip
+        job = runtime.supervisor.jobs  # filled when the cog declares its job
+        async with serving(runtime, fake_discord) as bot:
+            cog = bot.get_cog("Tickets")
+
+            async def one_run(after: dt.timedelta) -> None:
+                done = job["tickets.refresh"].done
+                await clock.advance(after)
+                await asyncio.wait_for(done.wait(), 30)
+
+            await one_run(dt.timedelta(0))  # the run at start: Redmine is down
+            await one_run(period)  # still down
+            failing = runtime.health.snapshot(True)["backends"]["redmine"]
+            runs_while_down = job["tickets.refresh"].runs
+            proxy.up()
+            await one_run(period)
+            recovered = runtime.health.snapshot(True)["backends"]["redmine"]
+    db.close()
+    logged = [r for r in caplog.records if "catalog refresh failing" in r.getMessage()]
+    assert len(logged) == 1, "an outage is logged once, not once per run"
+    assert "unreachable" in logged[0].getMessage()
+    assert runs_while_down == 2 and job["tickets.refresh"].runs == 3
+    assert failing["failing"] is True
+    assert recovered["failing"] is False
+    assert cog.ready.is_set() and cog.impersonation_ok
+    assert job["tickets.refresh"].last_run == clock.now()
+
+
+@pytest.mark.postgres
+async def test_every_process_refreshes_its_own_catalog_on_a_shared_database(
+    fake_discord: FakeDiscord, redmine: RedmineServer, postgres_url: str
+) -> None:
+    """Processes sharing PostgreSQL share job leases, but each one's catalog is its own
+    memory: another process holding the job's lease must not leave this one without it."""
+    db = Database.open(postgres_url)
+    other_process = Leases(db)
+    now = dt.datetime.now(dt.UTC)
+    assert await other_process.claim("tickets.refresh", now, dt.timedelta(hours=1))
+    links.set_link(db, int(fake_discord.user["id"]), "alice", 1)
+    runtime = make_runtime(fake_discord, redmine.url, redmine.admin_key, db)
+    async with serving(runtime, fake_discord) as bot:
+        await asyncio.wait_for(bot.get_cog("Tickets").ready.wait(), 30)
+        choices = await fake_discord.autocomplete(
+            "ticket show", {"ticket": "disk"}, focused="ticket"
+        )
+    db.close()
+    assert choices[0] == {"name": "#1 Disk full on db-1", "value": "1"}

@@ -157,7 +157,7 @@ def test_project_comes_from_the_config_file_unless_given(tmp_path: Path, cli: An
     config.parent.mkdir()
     example = (ROOT / "config" / "netbot.example.yaml").read_text()
     config.write_text(example.replace("  project: ops", "  project: no-such-project", 1))
-    cli("bob").refused("ticket list")  # the configured project does not exist
+    cli("bob").refused("Redmine has no project 'no-such-project'")  # the configured one
     assert cli("bob", "--project", "ops").code == 0
 
     broken = tmp_path / "broken.yaml"

@@ -758,3 +758,31 @@ def test_dropped_connection_and_down_redmine(
         service.list_tickets("alice")
     assert proxy.forwarded_writes() == []
     assert snapshot(admin, ticket) == before
+
+
+# ------------------------------------------------------------------ missing project
+def test_a_missing_project_is_named(redmine: RedmineServer) -> None:
+    from netbot.tickets import TicketsConfig, build
+
+    built = build(redmine.url, redmine.admin_key, TicketsConfig(project="no-such-project"))
+    missing = "Redmine has no project 'no-such-project', or you may not see it."
+    with pytest.raises(NotFound) as listed:
+        built.service.list_tickets("alice")
+    with pytest.raises(NotFound) as searched:
+        built.service.search("alice", "disk")
+    with pytest.raises(NotFound) as opened:
+        built.catalog.refresh_tickets()
+    assert [e.value.message for e in (listed, searched, opened)] == [missing] * 3
+
+
+def test_build_wires_one_gateway_from_the_settings(redmine: RedmineServer) -> None:
+    from netbot.tickets import TicketsConfig, build
+
+    settings = TicketsConfig(
+        project=PROJECT, request_timeout_seconds=3, public_url="https://rm.example"
+    )
+    built = build(redmine.url, redmine.admin_key, settings)
+    assert built.service.gateway is built.gateway and built.catalog.gateway is built.gateway
+    assert built.service.catalog is built.catalog
+    assert (built.gateway.timeout, built.gateway.link_url) == (3, "https://rm.example")
+    assert built.service.show("alice", 1).url == "https://rm.example/issues/1"

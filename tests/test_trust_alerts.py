@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bench.alert_events import NOW, event, make_event
 from netbot.alerts import rules
 from netbot.alerts.config import AlertsConfig, UsgsConfig
 from netbot.alerts.engine import UsgsWatch
@@ -17,7 +18,6 @@ from netbot.alerts.kontur import page_cursor
 from netbot.alerts.messages import alert_message, as_text, digest_text, rows
 from netbot.alerts.timeparse import parse_time
 from netbot.alerts.usgs import Quake, kontur_quake_point, parse_feed
-from tests.alert_events import NOW, event, make_event
 
 RULES = rules.Rules.from_config(AlertsConfig())
 FEED = "kontur-public"

@@ -22,11 +22,10 @@ from sqlalchemy import event
 from netbot import identity as links
 from netbot.core.db import Database
 from netbot.core.runtime import Runtime
-from netbot.discord_bot import create_bot
 from netbot.tickets import threads
-from tests.fakediscord import FakeDiscord, FakeMessage, run_bot
+from tests.fakediscord import FakeDiscord, FakeMessage
 from tests.plugins.redmine_server import RedmineServer
-from tests.test_tickets_bot import World, answer, make_runtime
+from tests.test_tickets_bot import World, answer, make_runtime, serving
 from tests.test_tickets_bot import world as world  # the shared fixture
 
 EVIL = "[Reset your password](http://evil.example) @everyone <@&1> **now**"
@@ -122,7 +121,7 @@ async def bot_at(
     db = Database.open(f"sqlite:///{tmp_path / 'netbot.sqlite3'}")
     links.set_link(db, int(fake.user["id"]), "alice", 1)
     runtime = make_runtime(fake, redmine_url, key, db, tickets=tickets)
-    async with run_bot(create_bot(runtime), fake, fail_on_command_error=False) as bot:
+    async with serving(runtime, fake) as bot:
         await asyncio.wait_for(bot.get_cog("Tickets").ready.wait(), 30)
         yield runtime
     db.close()

@@ -1,9 +1,11 @@
 """The `/ticket` commands: translate Discord to `TicketService` calls and back.
 
 Every command defers first (Discord wants an answer within 3 s; Redmine may take longer),
-then runs the blocking service call in a thread and follows up. Everyone acts as their
-linked Redmine login, so Redmine's permissions and workflow apply and history shows the
-right author. Autocomplete answers from the in-memory catalog, refreshed in the background.
+then runs the blocking service call on the runtime's Redmine workers and follows up. Everyone
+acts as their linked Redmine login, so Redmine's permissions and workflow apply and history
+shows the right author. Autocomplete answers from the in-memory catalog, refreshed by the
+runtime's supervisor (job `tickets.refresh`). Opening a thread and linking an account are
+workflows of `netbot.tickets.workflows`; this cog only gives them Discord.
 """
 
 import asyncio
@@ -14,17 +16,22 @@ from typing import Any, TypeVar
 
 import discord
 from discord.ext import commands
-from sqlalchemy.exc import SQLAlchemyError
 
 from cogs.tickets import render
+from cogs.tickets.threads import DiscordThreads
 from netbot import identity as links
 from netbot.core.errors import BackendUnavailable, Refused, UserError
 from netbot.core.text import outside
-from netbot.discord_bot import NetBot, requiring
-from netbot.redmine import OutcomeUnknown, RedmineGateway
-from netbot.tickets import threads
-from netbot.tickets.catalog import Catalog
-from netbot.tickets.service import EDITABLE_FIELDS, TicketService, parse_ticket_id
+from netbot.discord_bot import NetBot
+from netbot.tickets import TicketsConfig, build, threads
+from netbot.tickets.service import EDITABLE_FIELDS, parse_ticket_id
+from netbot.tickets.workflows import (
+    Linked,
+    LinkWorkflow,
+    Opener,
+    ThreadWorkflow,
+    check_decider,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -39,6 +46,7 @@ OLD_LINK_BUTTON = (
     "This request's buttons are from an older netbot and name no request; ask them to "
     "send /ticket link again."
 )
+REFRESH_JOB = "tickets.refresh"
 
 
 @contextmanager
@@ -52,6 +60,13 @@ def as_text() -> Iterator[None]:
         yield
     except UserError as exc:
         raise type(exc)(outside(exc.message)) from exc
+
+
+def who(interaction: discord.Interaction) -> discord.User | discord.Member:
+    """Who pressed a button or sent a form (py-cord types it optional: only pings lack it)."""
+    if interaction.user is None:
+        raise UserError("Discord did not say who you are; try again.")
+    return interaction.user
 
 
 class NewTicketModal(discord.ui.Modal):
@@ -87,70 +102,78 @@ class Tickets(commands.Cog):
     def __init__(self, bot: NetBot) -> None:
         self.bot = bot
         runtime = bot.runtime
-        settings = runtime.config.tickets
-        self.gateway = RedmineGateway(
-            runtime.secrets.redmine_url,
-            runtime.secrets.redmine_token.reveal(),
-            timeout=settings.request_timeout_seconds,
-            public_url=settings.public_url,
+        settings = runtime.config.section("tickets", TicketsConfig)
+        built = build(
+            runtime.secrets.value("REDMINE_URL"),
+            runtime.secrets.secret("REDMINE_TOKEN").reveal(),
+            settings,
         )
-        self.catalog = Catalog(self.gateway, settings.project)
-        self.service = TicketService(self.gateway, self.catalog, settings.project)
+        self.gateway, self.catalog, self.service = built.gateway, built.catalog, built.service
         self.page_size = settings.page_size
         self.threads: dict[int, int] = {}  # Discord thread id -> ticket id
         self.pages = render.PageKeys()  # what each pager button's key stands for
         self.announced: set[int] = set()  # tickets whose creation was announced in a channel
         self.impersonation_ok = False
         self.ready = asyncio.Event()  # set after the first successful catalog refresh
-        self._refresher: asyncio.Task[None] | None = None
+        self.thread_flow = ThreadWorkflow(self.service, runtime.database, self, self.threads)
+        self.link_flow = LinkWorkflow(self.service, runtime.database, self)
+        self._threads_loaded = False
+        # Each process keeps its own catalog, so each refreshes it (no lease between them).
+        runtime.supervisor.every(
+            REFRESH_JOB, settings.cache_refresh_seconds, self.refresh_catalog, each_process=True
+        )
 
     # ------------------------------------------------------------------ background
     @commands.Cog.listener()
     async def on_connect(self) -> None:
-        if self._refresher is None:
-            self.threads = await asyncio.to_thread(threads.all_threads, self.bot.runtime.database)
-            self._refresher = asyncio.create_task(self._refresh_forever())
+        if not self._threads_loaded:
+            self._threads_loaded = True
+            self.threads.update(await self.database(threads.all_threads, self.bot.runtime.database))
 
-    async def aclose(self) -> None:
-        """Stop the background refresh (called by NetBot.close)."""
-        if self._refresher is not None:
-            self._refresher.cancel()
+    async def refresh_catalog(self) -> None:
+        """The `tickets.refresh` job: check the key once, then reload the catalog.
 
-    async def _refresh_forever(self) -> None:
-        """Refresh the catalog now and then every `cache_refresh_seconds`."""
+        A failure is logged once per failure streak (a bug with its traceback) and shown in
+        the health; the job never raises, so the supervisor logs nothing more.
+        """
         health = self.bot.runtime.health
-        while True:
-            try:
-                if not self.impersonation_ok:
-                    await asyncio.to_thread(self.gateway.check_impersonation)
-                    self.impersonation_ok = True
-                await asyncio.to_thread(self.catalog.refresh)
-                health.success("redmine")
-                self.ready.set()
-            except Exception as exc:  # the refresh must outlive any failure, bugs included
-                message = (
-                    exc.message if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+        try:
+            if not self.impersonation_ok:
+                await self.redmine_call(self.gateway.check_impersonation)
+                self.impersonation_ok = True
+            await self.redmine_call(self.catalog.refresh)
+            health.success("redmine")
+            self.ready.set()
+        except Exception as exc:  # the refresh must outlive any failure, bugs included
+            message = exc.message if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+            health.failure("redmine", message)
+            if health.failure_streak_started("redmine"):
+                log.error(
+                    "redmine: catalog refresh failing: %s",
+                    message,
+                    exc_info=not isinstance(exc, UserError),
                 )
-                health.failure("redmine", message)
-                if health.failure_streak_started("redmine"):
-                    log.error(
-                        "redmine: catalog refresh failing: %s",
-                        message,
-                        exc_info=not isinstance(exc, UserError),
-                    )
-            await asyncio.sleep(self.bot.runtime.config.tickets.cache_refresh_seconds)
 
     # ------------------------------------------------------------------ helpers
-    async def run(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a blocking service call in a thread, recording Redmine's health."""
+    async def redmine_call(self, call: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run a blocking Redmine call on the runtime's Redmine workers."""
+        return await self.bot.runtime.workers.run("redmine", call, *args, **kwargs)
+
+    async def redmine(self, call: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run a blocking service call for a person: its errors as text, Redmine's health
+        recorded."""
         try:
             with as_text():
-                result = await self.bot.runtime.workers.run("redmine", call, *args, **kwargs)
+                result = await self.redmine_call(call, *args, **kwargs)
         except BackendUnavailable as exc:
             self.bot.runtime.health.failure("redmine", exc.message)
             raise
         self.bot.runtime.health.success("redmine")
         return result
+
+    async def database(self, call: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run a blocking call on netbot's database, on the runtime's database workers."""
+        return await self.bot.runtime.workers.run("database", call, *args, **kwargs)
 
     async def actor(self, user_id: int) -> str:
         """The Redmine login this Discord user acts as; UserError if none is approved."""
@@ -159,7 +182,7 @@ class Tickets(commands.Cog):
                 "netbot cannot act as you in Redmine yet: its key is not confirmed as an "
                 "administrator's (see the operator log); try again shortly."
             )
-        login = await asyncio.to_thread(links.approved_login, self.bot.runtime.database, user_id)
+        login = await self.database(links.approved_login, self.bot.runtime.database, user_id)
         if login is None:
             raise UserError(NOT_LINKED)
         return login
@@ -183,10 +206,10 @@ class Tickets(commands.Cog):
     async def list_page(self, user_id: int, kind: str, value: str, status: str, page: int) -> Any:
         actor = await self.actor(user_id)
         if kind == "search":
-            return await self.run(
+            return await self.redmine(
                 self.service.search, actor, value, page=page, page_size=self.page_size
             )
-        return await self.run(
+        return await self.redmine(
             self.service.list_tickets,
             actor,
             user=value if kind == "user" else None,
@@ -203,7 +226,7 @@ class Tickets(commands.Cog):
         await ctx.defer(ephemeral=True)
         ticket_id = self.ticket_id(ticket)
         actor = await self.actor(ctx.author.id)
-        result = await self.run(call, actor, ticket_id, *args)
+        result = await self.redmine(call, actor, ticket_id, *args)
         await ctx.respond(render.change_message(result), ephemeral=True)
 
     # ------------------------------------------------------------------ autocomplete
@@ -213,6 +236,14 @@ class Tickets(commands.Cog):
             discord.OptionChoice(name, str(value))
             for name, value in self.catalog.match_tickets(ctx.value or "", first)
         ]
+
+    # The `ticket` option of every command on one ticket, declared once.
+    ticket_option = discord.option(
+        "ticket",
+        str,
+        description="Ticket number, or words of its subject",
+        autocomplete=complete_ticket,
+    )
 
     async def complete_person(self, ctx: discord.AutocompleteContext) -> list[discord.OptionChoice]:
         return [
@@ -285,15 +316,10 @@ class Tickets(commands.Cog):
         await self.send_page(ctx, "search", term, "all", page)
 
     @ticket.command(description="Show a ticket")
-    @discord.option(
-        "ticket",
-        str,
-        description="Ticket number, or words of its subject",
-        autocomplete=complete_ticket,
-    )
+    @ticket_option
     async def show(self, ctx: discord.ApplicationContext, ticket: str) -> None:
         await ctx.defer(ephemeral=True)
-        detail = await self.run(
+        detail = await self.redmine(
             self.service.show, await self.actor(ctx.author.id), self.ticket_id(ticket)
         )
         await ctx.respond(embed=render.detail_embed(detail))
@@ -338,11 +364,11 @@ class Tickets(commands.Cog):
         # invisible=False: a "thinking..." reply (type 5); the default for modals would
         # be an update of a message this interaction does not have.
         await interaction.response.defer(ephemeral=True, invisible=False)
-        actor = await self.actor(interaction.user.id)
+        actor = await self.actor(who(interaction).id)
         channel = interaction.channel
         parent_id = getattr(channel, "parent_id", None) or interaction.channel_id or 0
         team = self.bot.runtime.config.team_for_channel(parent_id)
-        created = await self.run(
+        created = await self.redmine(
             self.service.create_once, actor, subject, description,
             tracker=tracker, priority=priority, team=team.name if team else None,
         )  # fmt: skip
@@ -368,67 +394,37 @@ class Tickets(commands.Cog):
             mentions = discord.AllowedMentions(
                 everyone=False, users=False, roles=[discord.Object(team.role_id)]
             )
-        if channel is not None:
+        if isinstance(channel, discord.abc.Messageable):
             await channel.send(announcement, allowed_mentions=mentions)
 
     @ticket.command(description="Assign a ticket to a user or team")
-    @discord.option(
-        "ticket",
-        str,
-        description="Ticket number, or words of its subject",
-        autocomplete=complete_ticket,
-    )
+    @ticket_option
     @discord.option("user", str, description="Redmine login or team", autocomplete=complete_person)
     async def assign(self, ctx: discord.ApplicationContext, ticket: str, user: str) -> None:
         await self.change(ctx, self.service.assign, ticket, user)
 
     @ticket.command(description="Unassign a ticket and set it back to New")
-    @discord.option(
-        "ticket",
-        str,
-        description="Ticket number, or words of its subject",
-        autocomplete=complete_ticket,
-    )
+    @ticket_option
     async def unassign(self, ctx: discord.ApplicationContext, ticket: str) -> None:
         await self.change(ctx, self.service.unassign, ticket)
 
     @ticket.command(description="Take a ticket: assigned to you, In Progress")
-    @discord.option(
-        "ticket",
-        str,
-        description="Ticket number, or words of its subject",
-        autocomplete=complete_ticket,
-    )
+    @ticket_option
     async def progress(self, ctx: discord.ApplicationContext, ticket: str) -> None:
         await self.change(ctx, self.service.progress, ticket)
 
     @ticket.command(description="Mark a ticket Resolved")
-    @discord.option(
-        "ticket",
-        str,
-        description="Ticket number, or words of its subject",
-        autocomplete=complete_ticket,
-    )
+    @ticket_option
     async def resolve(self, ctx: discord.ApplicationContext, ticket: str) -> None:
         await self.change(ctx, self.service.resolve, ticket)
 
     @ticket.command(description="Watch a ticket (add yourself as a watcher)")
-    @discord.option(
-        "ticket",
-        str,
-        description="Ticket number, or words of its subject",
-        autocomplete=complete_ticket,
-    )
+    @ticket_option
     async def collaborate(self, ctx: discord.ApplicationContext, ticket: str) -> None:
         await self.change(ctx, self.service.collaborate, ticket)
 
     @ticket.command(description="Add a note to a ticket")
-    @discord.option(
-        "ticket",
-        str,
-        description="Ticket number, or words of its subject",
-        autocomplete=complete_ticket,
-    )
+    @ticket_option
     @discord.option("text", str, description="The note", max_length=4000)
     async def note(self, ctx: discord.ApplicationContext, ticket: str, text: str) -> None:
         await self.change(ctx, self.service.note, ticket, text)
@@ -436,12 +432,7 @@ class Tickets(commands.Cog):
     @ticket.command(
         name="set", description="Change a ticket's status, priority, tracker, subject or due date"
     )
-    @discord.option(
-        "ticket",
-        str,
-        description="Ticket number, or words of its subject",
-        autocomplete=complete_ticket,
-    )
+    @ticket_option
     @discord.option("field", str, description="What to change", choices=list(EDITABLE_FIELDS))
     @discord.option(
         "value", str, description="New value (a date as YYYY-MM-DD)", autocomplete=complete_value
@@ -452,111 +443,22 @@ class Tickets(commands.Cog):
         await self.change(ctx, self.service.set_field, ticket, field, value)
 
     @ticket.command(description="Open a Discord thread for a ticket")
-    @discord.option(
-        "ticket",
-        str,
-        description="Ticket number, or words of its subject",
-        autocomplete=complete_ticket,
-    )
+    @ticket_option
     async def thread(self, ctx: discord.ApplicationContext, ticket: str) -> None:
-        """Open the ticket's thread, or reopen the one it has: never a second one.
-
-        The thread is recorded in the database before Redmine's field is written; if either
-        fails, the thread is deleted again (and the record dropped), so a retry starts clean.
-        """
+        """Open the ticket's thread, or reopen the one it has: never a second one."""
         await ctx.defer(ephemeral=True)
         ticket_id = self.ticket_id(ticket)
         actor = await self.actor(ctx.author.id)
-        detail = await self.run(self.service.show, actor, ticket_id)
-        channel = ctx.channel
-        if not isinstance(channel, discord.TextChannel):
-            raise UserError("Threads can only be opened from a text channel, not inside a thread.")
-        existing = await self.recorded_thread(ticket_id)
-        if existing is not None:
-            reopened = " It was archived; it is open again." if existing.archived else ""
-            await self.reuse_thread(existing, actor, ticket_id, detail.thread_id)
-            await ctx.respond(
-                f"Ticket {ticket_id} already has a thread: {existing.mention}.{reopened}"
-            )
+        port = DiscordThreads(self.bot, ctx.channel)
+        opener = Opener(ctx.guild_id or 0, ctx.channel_id or 0, ctx.author.id)
+        opened = await self.thread_flow.open(actor, ticket_id, port, opener)
+        mention = f"<#{opened.thread_id}>"
+        if not opened.created:
+            reopened = " It was archived; it is open again." if opened.reopened else ""
+            await ctx.respond(f"Ticket {ticket_id} already has a thread: {mention}.{reopened}")
             return
-        created = await requiring(
-            "Create Public Threads",
-            "open a thread here",
-            channel.create_thread(
-                name=render.thread_name(detail.id, detail.subject),
-                type=discord.ChannelType.public_thread,
-            ),
-        )
-        database = self.bot.runtime.database
-        try:
-            await asyncio.to_thread(
-                threads.record_thread,
-                database,
-                ticket_id,
-                created.id,
-                ctx.guild_id,
-                channel.id,
-                ctx.author.id,
-            )
-        except SQLAlchemyError as exc:
-            await self.remove_thread(created, "netbot's database did not save")
-            raise BackendUnavailable(
-                f"netbot's database did not save the thread ({type(exc).__name__}: locked or "
-                "read-only?); the thread was removed and nothing was changed. Try again later."
-            ) from exc
-        try:
-            await self.run(self.service.link_thread, actor, ticket_id, created.id)
-        except OutcomeUnknown:
-            # Thread and record stay: a retry finds them and writes Redmine's field again.
-            self.threads[created.id] = ticket_id
-            raise
-        except UserError:
-            await asyncio.to_thread(threads.forget_thread, database, ticket_id, created.id)
-            await self.remove_thread(created, "Redmine refused to link")
-            raise
-        self.threads[created.id] = ticket_id
-        await created.send(embed=render.detail_embed(detail))
-        await ctx.respond(f"Thread for #{ticket_id}: {created.mention}")
-
-    async def recorded_thread(self, ticket_id: int) -> discord.Thread | None:
-        """The ticket's recorded thread, or None if there is none or it was deleted.
-
-        Asked of Discord when it is not in py-cord's cache: archived threads (Discord
-        archives idle ones) are dropped from the cache but still exist.
-        """
-        database = self.bot.runtime.database
-        thread_id = await asyncio.to_thread(threads.thread_for_ticket, database, ticket_id)
-        if thread_id is None:
-            return None
-        cached = self.bot.get_channel(thread_id)
-        if isinstance(cached, discord.Thread):
-            return cached
-        try:
-            fetched = await self.bot.fetch_channel(thread_id)
-        except discord.NotFound:
-            return None
-        return fetched if isinstance(fetched, discord.Thread) else None
-
-    async def reuse_thread(
-        self, thread: discord.Thread, actor: str, ticket_id: int, field_value: str | None
-    ) -> None:
-        """Unarchive the ticket's thread if needed, and make Redmine's field name it."""
-        if thread.archived:
-            await requiring(
-                "Send Messages in Threads",
-                f"reopen the thread {thread.mention}",
-                thread.edit(archived=False),
-            )
-        if field_value != str(thread.id):  # e.g. an earlier write whose answer was lost
-            await self.run(self.service.link_thread, actor, ticket_id, thread.id)
-        self.threads[thread.id] = ticket_id
-
-    @staticmethod
-    async def remove_thread(thread: discord.Thread, why: str) -> None:
-        """Delete a thread just opened whose recording failed: leave no orphan behind."""
-        await requiring(
-            "Manage Threads", f"delete the thread {thread.mention} that {why}", thread.delete()
-        )
+        await port.thread(opened.thread_id).send(embed=render.detail_embed(opened.ticket))
+        await ctx.respond(f"Thread for #{ticket_id}: {mention}")
 
     # ------------------------------------------------------------------ links
     @ticket.command(description="Link a Discord account to a Redmine login")
@@ -569,29 +471,22 @@ class Tickets(commands.Cog):
     ) -> None:
         await ctx.defer(ephemeral=True)
         target = member or ctx.author
-        database = self.bot.runtime.database
-        if self.bot.is_admin(ctx.author):
-            person = await self.run(self.service.link_target, login)
-            await asyncio.to_thread(
-                links.set_link, database, target.id, person.login, ctx.author.id
-            )
-            await ctx.respond(
-                f"Linked {target.mention} to Redmine login {render.code(person.login)}."
-            )
-            return
-        if target.id != ctx.author.id:
-            raise Refused("Only admins can link someone else.")
-        # Administrators and netbot's own account are refused here: never offered to a button.
-        person = await self.run(self.service.button_linkable, login)
-        request = await asyncio.to_thread(links.request_link, database, target.id, person.login)
-        if request.approved:
-            await ctx.respond(f"You already act as Redmine user {render.code(person.login)}.")
-            return
-        await ctx.channel.send(
-            render.link_request(ctx.author.display_name, person.login),
-            view=render.link_buttons(ctx.author.id, request.request_id),
+        outcome = await self.link_flow.link(
+            ctx.author.id, target.id, login, requester_is_admin=self.bot.is_admin(ctx.author)
         )
-        await ctx.respond("Request sent; an admin will approve it.")
+        if outcome.done is Linked.LINKED:
+            await ctx.respond(
+                f"Linked {target.mention} to Redmine login {render.code(outcome.login)}."
+            )
+        elif outcome.done is Linked.ALREADY:
+            await ctx.respond(f"You already act as Redmine user {render.code(outcome.login)}.")
+        else:
+            assert outcome.request_id is not None  # a request waits: it has an id
+            await ctx.send(
+                render.link_request(ctx.author.display_name, outcome.login),
+                view=render.link_buttons(ctx.author.id, outcome.request_id),
+            )
+            await ctx.respond("Request sent; an admin will approve it.")
 
     @ticket.command(description="Remove a Discord account's link to Redmine")
     @discord.option(
@@ -600,9 +495,9 @@ class Tickets(commands.Cog):
     async def unlink(self, ctx: discord.ApplicationContext, member: discord.Member | None) -> None:
         await ctx.defer(ephemeral=True)
         target = member or ctx.author
-        if target.id != ctx.author.id and not self.bot.is_admin(ctx.author):
-            raise Refused("Only admins can unlink someone else.")
-        removed = await asyncio.to_thread(links.remove_link, self.bot.runtime.database, target.id)
+        removed = await self.link_flow.unlink(
+            ctx.author.id, target.id, requester_is_admin=self.bot.is_admin(ctx.author)
+        )
         await ctx.respond(
             f"Unlinked {target.mention}." if removed else f"{target.mention} was not linked."
         )
@@ -610,7 +505,7 @@ class Tickets(commands.Cog):
     # ------------------------------------------------------------------ buttons
     @commands.Cog.listener()
     async def on_interaction(self, interaction: discord.Interaction) -> None:
-        custom_id = (interaction.data or {}).get("custom_id", "")
+        custom_id = interaction.custom_id or ""
         if interaction.type is not discord.InteractionType.component or not custom_id.startswith(
             "tickets:"
         ):
@@ -632,7 +527,7 @@ class Tickets(commands.Cog):
             raise UserError(LIST_EXPIRED)
         kind, value, status = listed
         await interaction.response.defer()
-        result = await self.list_page(interaction.user.id, kind, value, status, parsed[1])
+        result = await self.list_page(who(interaction).id, kind, value, status, parsed[1])
         await interaction.edit_original_response(
             embed=render.page_embed(result, self.gateway.link_url),
             view=render.pager(result, parsed[0]),
@@ -644,25 +539,19 @@ class Tickets(commands.Cog):
         if parsed is None:
             raise Refused(OLD_LINK_BUTTON)
         action, user_id, request_id = parsed
-        if not self.bot.is_admin(interaction.user):
-            raise Refused("Only admins can approve or deny link requests.")
+        decider = who(interaction)
+        is_admin = self.bot.is_admin(decider)
+        check_decider(is_admin)  # refused at once, before the button is acknowledged
         await interaction.response.defer()
-        database = self.bot.runtime.database
         if action == "approve":
-            shown = await asyncio.to_thread(links.get_link, database, user_id)
-            if shown is not None and shown.request_id == request_id:
-                # Asked again at approval: the login may have become an administrator's.
-                await self.run(self.service.button_linkable, shown.redmine_login)
-            link = await asyncio.to_thread(
-                links.approve_link, database, user_id, interaction.user.id, request_id
+            link = await self.link_flow.approve(
+                user_id, request_id, decider.id, approver_is_admin=is_admin
             )
             outcome = (
                 f"<@{user_id}> may now act as Redmine user {render.code(link.redmine_login)} "
-                f"(approved by {interaction.user.mention})."
+                f"(approved by {decider.mention})."
             )
         else:
-            await asyncio.to_thread(
-                links.deny_link, database, user_id, interaction.user.id, request_id
-            )
-            outcome = f"Link request of <@{user_id}> denied by {interaction.user.mention}."
+            await self.link_flow.deny(user_id, request_id, decider.id, decider_is_admin=is_admin)
+            outcome = f"Link request of <@{user_id}> denied by {decider.mention}."
         await interaction.edit_original_response(content=outcome, view=None)

@@ -1,6 +1,8 @@
 """Disaster alerts: the Kontur Event API (and optionally USGS) by Disaster Ninja's rules."""
 
 from netbot.alerts.config import AlertsConfig, UsgsConfig
+from netbot.alerts.engine import AlertEngine
+from netbot.alerts.service import POLL_JOB, build
 from netbot.core.capability import Capability, EnvVar
 
 CAPABILITY = Capability(
@@ -17,4 +19,4 @@ CAPABILITY = Capability(
     ),
 )
 
-__all__ = ["CAPABILITY", "AlertsConfig", "UsgsConfig"]
+__all__ = ["CAPABILITY", "POLL_JOB", "AlertEngine", "AlertsConfig", "UsgsConfig", "build"]

@@ -1,10 +1,15 @@
-"""The alert loop: poll the sources, apply the rules, publish, persist, send the daily digest.
+"""The alert poll: read the sources, apply the rules, publish, persist, send the daily digest.
 
-The loop owns no Discord code: it publishes through `Publisher`, a small "mirror target"
-interface (Discord today, Slack or others later), and reads time through `Clock`, so tests
-drive it with a controllable clock. State is saved after every published notification, so a
-crash between two posts neither repeats the first nor loses the second: on restart the feed
-is read again from the last saved cursor and the one-per-day rule drops what was sent.
+The engine owns no Discord code: it publishes `netbot.chat.Post`s through a chat `Target`
+(Discord today, Slack or others later). It owns no loop either: `tick` is one run of the
+supervisor's `alerts.poll` job (see `netbot.alerts.build`), and time is the runtime's clock,
+so tests move a `ManualClock`. The digest is a step of the poll, not a job of its own: it goes
+at the first poll at or after the digest time, after that poll's alerts (an alert posted then
+means no digest that day), and a bot started after the digest time still sends that day's.
+
+State is saved after every published notification, so a crash between two posts neither
+repeats the first nor loses the second: on restart the feed is read again from the last saved
+cursor and the one-per-day rule drops what was sent.
 
 Nothing a feed sends can stop the loop: a malformed event, or one dated far ahead, is logged
 once, counted and left behind (the cursor moves past it), and a post the target refuses for
@@ -21,61 +26,39 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from netbot.alerts import rules, state
 from netbot.alerts.config import UsgsConfig
 from netbot.alerts.events import DisasterEvent, page_warning, parse_events
-from netbot.alerts.kontur import KonturClient, KonturError
-from netbot.alerts.messages import AlertMessage, alert_message, digest_header, good_news
+from netbot.alerts.kontur import KonturClient
+from netbot.alerts.messages import (
+    SAMPLE,
+    alert_message,
+    alert_post,
+    digest_header,
+    digest_post,
+    good_news_post,
+)
 from netbot.alerts.rules import FUTURE_ALLOWANCE
 from netbot.alerts.timeparse import parse_time
 from netbot.alerts.usgs import (
     Quake,
     UsgsClient,
-    UsgsError,
     kontur_quake_point,
     quake_message,
     qualifies,
     same_quake,
 )
+from netbot.chat import Post, Rejected, Target
 from netbot.core.db import Database
-from netbot.core.errors import new_error_id
+from netbot.core.errors import BackendError, new_error_id
 from netbot.core.health import Health
+from netbot.core.tasks import Clock
 
 log = logging.getLogger(__name__)
 
 QUAKES_KEY = "quakes"  # state entry with the quakes each source announced (de-duplication)
-
-
-class Clock(Protocol):
-    def now(self) -> dt.datetime: ...
-
-    async def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    def now(self) -> dt.datetime:
-        return dt.datetime.now(dt.UTC)
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-
-
-class Rejected(Exception):
-    """A target refused one post for its content (Discord: HTTP 400): sending the same post
-    again cannot work, so the engine logs it and moves on. Publishers raise it."""
-
-
-class Publisher(Protocol):
-    """Where alerts go: one implementation per target (a Discord channel, a Slack channel).
-    A post refused for its content raises `Rejected`; any other failure is retried."""
-
-    async def alert(self, message: AlertMessage) -> None: ...
-
-    async def digest(self, header: str, messages: list[AlertMessage]) -> None: ...
-
-    async def good_news(self, text: str) -> None: ...
 
 
 @dataclass
@@ -161,7 +144,7 @@ class AlertEngine:
         self,
         *,
         source: KonturClient,
-        publisher: Publisher,
+        target: Target,
         database: Database,
         rules_: rules.Rules,
         feeds: list[str],
@@ -172,7 +155,7 @@ class AlertEngine:
         usgs: UsgsWatch | None = None,
     ) -> None:
         self.source = source
-        self.publisher = publisher
+        self.target = target
         self.database = database
         self.rules = rules_
         self.feeds = feeds
@@ -183,12 +166,13 @@ class AlertEngine:
         self.usgs = usgs
         self.state = rules.AlertState()  # always the state last saved
         self._pending: rules.AlertState | None = None  # a state the database did not take
+        self._loaded = False
         self.last_poll: dt.datetime | None = None
         self.today = Counters()
-        self.polled = asyncio.Condition()  # notified after every poll, for tests and status
 
-    # ------------------------------------------------------------------ loop
-    async def start(self) -> None:
+    # ------------------------------------------------------------------ poll
+    async def load(self) -> None:
+        """Read the saved state (cursors, what was notified, the quakes announced)."""
         self.state = await asyncio.to_thread(state.load, self.database)
         if self.usgs is not None:
             quakes = await asyncio.to_thread(
@@ -196,16 +180,13 @@ class AlertEngine:
             )
             if isinstance(quakes, dict):
                 self.usgs.load_json(quakes)
-
-    async def run(self) -> None:
-        """Poll forever; every failure is recorded and the loop goes on."""
-        await self.start()
-        while True:
-            await self.tick()
-            await self.clock.sleep(self.poll_seconds)
+        self._loaded = True
 
     async def tick(self) -> None:
-        """One poll of every source, then the digest if it is due."""
+        """One poll of every source, then the digest if it is due (the `alerts.poll` job).
+        Every failure is recorded per backend; the next run goes on."""
+        if not self._loaded:
+            await self.load()
         now = self.clock.now()
         self.today.roll(self.rules.day(now))
         for feed in self.feeds:
@@ -216,20 +197,14 @@ class AlertEngine:
             await self._guarded("kontur", self.send_digest(now))
         self.last_poll = now
         self.today.polls += 1
-        async with self.polled:
-            self.polled.notify_all()
 
     async def _guarded(self, source: str, work: Awaitable[None]) -> None:
         """Run one step; a failure marks its backend failing (logged once per failure
         streak) and the loop goes on."""
         try:
             await work
-        except PublishError as exc:
-            self._failed("discord", str(exc))
-        except KonturError as exc:
-            self._failed(source, exc.message)
-        except UsgsError as exc:
-            self._failed(source, str(exc))
+        except BackendError as exc:
+            self._failed(exc.backend, exc.message)
         except Exception as exc:  # a bug must not stop the alerts: report it with its traceback
             self._failed(source, f"internal error {new_error_id()}", exc)
         else:
@@ -261,7 +236,7 @@ class AlertEngine:
                 if reason is None:  # USGS announced it: that was today's notification
                     current = rules.notified(current, event.event_id, now, self.rules)
                 continue
-            if not await self._post(self.publisher.alert(alert_message(event)), event.event_id):
+            if not await self._post(alert_post(alert_message(event)), event.event_id):
                 continue
             current = rules.notified(current, event.event_id, now, self.rules)
             await self._save(current)
@@ -314,7 +289,7 @@ class AlertEngine:
                 continue
             if any(watch.matches(quake, point) for point in watch.kontur.values()):
                 continue  # Kontur announced this quake already
-            if not await self._post(self.publisher.alert(quake_message(quake)), key):
+            if not await self._post(alert_post(quake_message(quake)), key):
                 watch.refused |= quake.all_ids()
                 continue
             watch.announced[key] = quake
@@ -344,9 +319,9 @@ class AlertEngine:
         day = self.rules.day(now)
         if chosen:
             messages = [alert_message(e) for e in chosen]
-            await self._post(self.publisher.digest(digest_header(day), messages), "digest")
+            await self._post(digest_post(digest_header(day), messages), "digest")
         else:
-            await self._post(self.publisher.good_news(good_news(day)), "digest")
+            await self._post(good_news_post(day), "digest")
         await self._save(dataclasses.replace(self.state, last_digest_day=day))
 
     def next_digest(self, now: dt.datetime) -> dt.datetime:
@@ -377,19 +352,25 @@ class AlertEngine:
         if self._pending is not None:
             await self._save(self._pending)
 
-    async def _post(self, work: Awaitable[None], what: str) -> bool:
-        """Await one post. False when the target refused it for its content: logged, counted
-        and not retried. Any other failure becomes PublishError, retried next poll."""
+    async def _post(self, post: Post, what: str) -> bool:
+        """Publish one post. False when the target refused it for its content: logged, counted
+        and not retried. Any other failure is the target's, retried next poll."""
         try:
-            await work
+            await self.target.post(post)
         except Rejected as exc:
-            self._problem(f"the target refused the post for {what}: {exc}; skipped")
+            self._problem(f"the target refused the post for {what}: {exc.message}; skipped")
             return False
         except Exception as exc:
-            raise PublishError(f"{type(exc).__name__}: {exc}") from exc
-        self.health.success("discord")
+            raise BackendError(self.target.name, f"{type(exc).__name__}: {exc}") from exc
+        self.health.success(self.target.name)
         return True
 
+    async def close(self) -> None:
+        """Close the sources' HTTP sessions."""
+        await self.source.close()
+        if self.usgs is not None:
+            await self.usgs.client.close()
 
-class PublishError(Exception):
-    """A target refused or failed a post; the event stays unsent and is retried next poll."""
+    async def post_sample(self) -> None:
+        """Post the sample alert (`/alerts test`); a failure goes to the caller."""
+        await self.target.post(alert_post(SAMPLE))

@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 
 from netbot.alerts.timeparse import format_time, parse_time
+from netbot.core.errors import BackendError
 from netbot.core.secrets import Secret
 
 log = logging.getLogger(__name__)
@@ -28,12 +29,11 @@ MAX_BACKOFF = 30.0  # cap for one backoff sleep, Retry-After included
 DEFAULT_EXPIRES_IN = 60.0  # token lifetime assumed when the token endpoint does not say
 
 
-class KonturError(Exception):
+class KonturError(BackendError):
     """Base of every client error; ``message`` is one line and free of secrets."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__("kontur", message)
 
 
 class KonturUnavailable(KonturError):

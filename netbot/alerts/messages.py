@@ -1,14 +1,17 @@
 """What an alert says, as plain data: title, map link, description and analytics rows.
 
-One `AlertMessage` serves every target (Discord embeds here; Slack and others through
-`as_text`). The rows follow Disaster Ninja's notification spec: urban core, total population,
+One `AlertMessage` serves every target: `alert_post`, `digest_post` and `good_news_post` turn
+it into platform-neutral `netbot.chat.Post`s, which each chat target renders (`as_text` is the
+plain-Markdown rendering). The rows follow Disaster Ninja's notification spec: urban core, total population,
 industrial area, forest area, and wildfire days for wildfires only; a row whose values both
 format to 0 is hidden, and a "currently"/"from beginning" pair that formats the same is
 shown once. Numbers use DN's `#,###.##` pattern.
 
-A message holds plain text; every rendering into Markdown (`markdown_title`, `markdown_body`,
-`as_text`, `digest_text`) escapes the feed's text with `netbot.core.text.outside`, so an event name
-containing `](` cannot close the bot's own link and a description cannot carry a masked link.
+A message holds plain text, and so do its Posts: only netbot's own words (a prefix, a header)
+are marked `Own`; the target escapes the rest (Discord: `netbot.core.text.outside`), so an
+event name containing `](` cannot close the bot's own link and a description cannot carry a
+masked link. The Markdown renderings here (`markdown_title`, `markdown_body`, `as_text`,
+`digest_text`) escape the same way.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from typing import Any
 from urllib.parse import quote
 
 from netbot.alerts.events import DisasterEvent
-from netbot.core.text import clip, outside
+from netbot.chat import Link, Own, Piece, Post, Text
+from netbot.chat.markdown import render
+from netbot.core.text import outside
 
 MAP_LINK = "https://disaster.ninja/active/?event={event_id}"
 
@@ -50,6 +55,16 @@ class AlertMessage:
         """The message as JSON data (the replay command prints it)."""
         return {"event_id": self.event_id, "title": self.title, "link": self.link,
                 "description": self.description, "rows": self.rows}  # fmt: skip
+
+
+SAMPLE = AlertMessage(
+    event_id="sample",
+    prefix="[Test] ",
+    name="Orange flood alert in Exampleland",
+    link="https://disaster.ninja/active/",
+    description="A sample alert from /alerts test: if you can read this, alerts reach this channel.",
+    rows=["Total population: 12,345 people on 67.8 km².", "Forest area: 9.1 km²."],
+)
 
 
 def number(value: Any) -> str:
@@ -135,34 +150,47 @@ def good_news(day: dt.date) -> str:
     return f"Good news! No extreme or severe events happened for {us_date(day)}"
 
 
-def fit(text: str, room: int) -> str:
-    """`outside(text)`, cut so that the escaped result holds at most `room` characters."""
-    keep = room
-    while len(safe := outside(text, max(keep, 1))) > room and keep > 1:
-        keep -= len(safe) - room  # each escape or defused mention adds one character
-    return safe if len(safe) <= room else ""
+def title_text(message: AlertMessage) -> Text:
+    """The title as chat text: netbot's prefix and suffix around the feed's name, which is
+    what gives way when the title is too long."""
+    return (Own(message.prefix), message.name, Own(message.suffix))
+
+
+def body_text(message: AlertMessage) -> Text:
+    """Description, then one row a line; all outside text (rows carry the feed's numbers).
+    The description comes first, so it is what gives way when the body is too long."""
+    parts: list[Piece] = [message.description] if message.description else []
+    for row in message.rows:
+        parts.extend([Own("\n"), row] if parts else [row])
+    return tuple(parts)
+
+
+def alert_post(message: AlertMessage) -> Post:
+    """An alert: the name links to the map; description and rows fill the body."""
+    return Post(
+        title=title_text(message), link=message.link, body=body_text(message), accent="warning"
+    )
+
+
+def digest_post(header: str, messages: list[AlertMessage]) -> Post:
+    """The digest: netbot's header, then one numbered link per event (as many as fit)."""
+    return Post(title=Own(header), listing=tuple(Link(title_text(m), m.link) for m in messages))
+
+
+def good_news_post(day: dt.date) -> Post:
+    """The day's good news, as a plain message."""
+    return Post(body=Own(good_news(day)))
 
 
 def markdown_title(message: AlertMessage, room: int | None = None) -> str:
     """The title as Markdown, the feed's name escaped; at most `room` characters."""
-    if room is None:
-        return f"{message.prefix}{outside(message.name)}{message.suffix}"
-    name_room = room - len(message.prefix) - len(message.suffix)
-    return clip(f"{message.prefix}{fit(message.name, name_room)}{message.suffix}", room)
+    return render(title_text(message), room)
 
 
 def markdown_body(message: AlertMessage, room: int | None = None) -> str:
-    """Description and rows as Markdown, all escaped (rows carry the feed's numbers); the
-    description is cut first when `room` is short."""
-    rows_text = "\n".join(outside(row) for row in message.rows)
-    if not message.description:
-        return rows_text if room is None else clip(rows_text, room)
-    if room is None:
-        description = outside(message.description)
-    else:
-        description = fit(message.description, room - len(rows_text) - bool(rows_text))
-    body = "\n".join(part for part in (description, rows_text) if part)
-    return body if room is None else clip(body, room)
+    """Description and rows as Markdown, all escaped; the description is cut first when
+    `room` is short."""
+    return render(body_text(message), room)
 
 
 def as_text(message: AlertMessage) -> str:

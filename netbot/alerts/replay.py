@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.config) if args.config else None
         policy = (
-            rules.Rules.from_config(config.alerts, config.timezone)
+            rules.Rules.from_config(config.section("alerts", AlertsConfig), config.timezone)
             if config
             else rules.Rules.from_config(AlertsConfig())
         )

@@ -33,6 +33,7 @@ import aiohttp
 from netbot.alerts.events import latest_episode, number
 from netbot.alerts.messages import AlertMessage
 from netbot.alerts.timeparse import parse_time
+from netbot.core.errors import BackendError
 
 #: PAGER alert levels, lowest first.
 ALERT_LEVELS: tuple[str, ...] = ("green", "yellow", "orange", "red")
@@ -52,8 +53,11 @@ _EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
 _EPS = 1e-9  # magnitudes come as decimal text; keep 6.1 + 1.0 >= 7.1 true
 
 
-class UsgsError(Exception):
-    """Base of the errors :class:`UsgsClient` raises."""
+class UsgsError(BackendError):
+    """Base of the errors :class:`UsgsClient` raises; ``message`` is one line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("usgs", message)
 
 
 class UsgsUnavailable(UsgsError):

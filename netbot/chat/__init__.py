@@ -1,0 +1,31 @@
+"""Platform-neutral chat: `Post`, `PostRef` and the `Target` protocol. Imports only core."""
+
+from netbot.chat.post import (
+    Accent,
+    Field,
+    Link,
+    Mentions,
+    Own,
+    Piece,
+    Post,
+    PostRef,
+    Rejected,
+    Target,
+    Text,
+    pieces,
+)
+
+__all__ = [
+    "Accent",
+    "Field",
+    "Link",
+    "Mentions",
+    "Own",
+    "Piece",
+    "Post",
+    "PostRef",
+    "Rejected",
+    "Target",
+    "Text",
+    "pieces",
+]

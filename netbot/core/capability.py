@@ -7,19 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netbot.core.config import Section
+from netbot.core.secrets import EnvVar
 
-
-@dataclass(frozen=True)
-class EnvVar:
-    """An environment variable a capability needs, and where an operator gets its value.
-
-    `secret` values are hidden in reprs and blanked from every log line; addresses and
-    user names are not secret, so they stay readable in logs.
-    """
-
-    name: str
-    how_to_get: str
-    secret: bool = True
+__all__ = ["Capability", "EnvVar"]
 
 
 @dataclass(frozen=True)

@@ -196,7 +196,7 @@ def compose(sections: Mapping[str, type[Section]]) -> type[CoreConfig]:
         name: (model, Field(default_factory=model)) for name, model in sections.items()
     }
     fields["cogs"] = (switches, Field(default_factory=switches))
-    return create_model("NetbotConfig", __base__=CoreConfig, **fields)  # type: ignore[no-any-return]
+    return create_model("NetbotConfig", __base__=CoreConfig, **fields)
 
 
 def _hints(model: type[BaseModel]) -> dict[str, str]:

@@ -19,11 +19,21 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, delete, event, func, select, text
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Engine,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -206,7 +216,7 @@ class Database:
             result = session.execute(
                 delete(StateEntry).where(StateEntry.namespace == namespace, StateEntry.key == key)
             )
-            return result.rowcount > 0
+            return cast("CursorResult[Any]", result).rowcount > 0
 
 
 def upsert(session: Session, model: type[Any], row: dict[str, Any], keys: tuple[str, ...]) -> None:

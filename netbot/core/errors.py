@@ -32,3 +32,13 @@ class Refused(UserError):
 
 class BackendUnavailable(UserError):
     """A backend is down, slow or answered with a server error; nothing was changed."""
+
+
+class BackendError(Exception):
+    """A backend (a feed, a chat platform) failed or refused; `message` is one line, free of
+    secrets. Background work reports every backend's failures the same way, under `backend`."""
+
+    def __init__(self, backend: str, message: str) -> None:
+        super().__init__(message)
+        self.backend = backend
+        self.message = message

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from netbot.core.secrets import Secret, Secrets, mask_credentials
+from netbot.core.secrets import Secrets, mask_credentials
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -37,7 +37,7 @@ class RedactSecrets(logging.Filter):
 
 
 def secret_values(secrets: Secrets) -> list[str]:
-    return [v.reveal() for v in vars(secrets).values() if isinstance(v, Secret) and v]
+    return secrets.secret_values()
 
 
 def setup_logging(level: str, secrets: Secrets) -> None:

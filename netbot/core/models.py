@@ -107,3 +107,17 @@ def snowflake(value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= _MAX_BIGINT:
         raise ValueError(f"not a Discord id: {value!r}")
     return value
+
+
+class Lease(Base):
+    """Which process runs a background job, until when (see `netbot.core.leases`).
+
+    One row per job name: processes sharing a database take it in turn, so each periodic
+    job runs on exactly one of them.
+    """
+
+    __tablename__ = "leases"
+
+    job: Mapped[str] = mapped_column(String(200), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[dt.datetime]

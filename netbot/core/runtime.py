@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from netbot.core.config import CoreConfig
 from netbot.core.db import Database
 from netbot.core.health import DatabaseProbe, Health
+from netbot.core.leases import Leases
 from netbot.core.metrics import Metrics
 from netbot.core.secrets import Secrets
 from netbot.core.tasks import Clock, Supervisor, SystemClock
@@ -57,7 +58,8 @@ class Runtime:
     """Configuration, secrets and the long-lived services, passed to the bot factory.
 
     Cogs reach it as `bot.runtime`; domain functions take only the parts they need. Blocking
-    calls go through `workers`, the database health through `database_probe`.
+    calls go through `workers`, the database health through `database_probe`. On PostgreSQL,
+    which several processes may share, the supervisor runs each job on one of them (leases).
     """
 
     config: CoreConfig
@@ -72,7 +74,8 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.database_probe = DatabaseProbe(self.database.ping)
-        self.supervisor = Supervisor(self.clock)
+        shared = self.database.engine.dialect.name == "postgresql"
+        self.supervisor = Supervisor(self.clock, Leases(self.database) if shared else None)
 
     def close(self) -> None:
         """Release the threads and the database connections."""

@@ -5,6 +5,12 @@ time of day) instead of hand-rolling loops. The supervisor runs each job on the 
 clock, logs a crash once per failure streak (with the traceback) and keeps the job alive, and
 cancels everything on shutdown. Tests replace the clock (`ManualClock`) and move time
 themselves: no test patches an internal attribute and no test sleeps.
+
+When several processes share a PostgreSQL database, the supervisor is given `Leases`
+(netbot.core.leases): before each run it claims the job's lease, and a process that does not
+hold it skips that run, so each job runs on exactly one process. A periodic job's lease lasts
+two periods (its holder renews it every run; another process takes over once it runs out);
+a daily job's lease lasts half a day, since every process wakes at the same moment for it.
 """
 
 from __future__ import annotations
@@ -16,10 +22,13 @@ import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from netbot.core.errors import new_error_id
+
+if TYPE_CHECKING:
+    from netbot.core.leases import Leases
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +110,7 @@ class JobState:
 
     name: str
     runs: int = 0
+    skipped: int = 0  # due moments left to the process holding the job's lease
     failures: int = 0
     failing: bool = False
     last_error: str | None = None
@@ -110,18 +120,32 @@ class JobState:
 
 
 class Supervisor:
-    """Runs declared jobs on a clock until `stop()`."""
+    """Runs declared jobs on a clock until `stop()`; with `leases`, only the jobs whose
+    lease this process holds."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, leases: Leases | None = None) -> None:
         self.clock = clock
+        self.leases = leases
         self.jobs: dict[str, JobState] = {}
-        self._schedules: dict[str, tuple[Callable[[dt.datetime], dt.datetime], Job]] = {}
+        self._schedules: dict[str, _Schedule] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._started = False
 
     # ------------------------------------------------------------------ declaring
-    def every(self, name: str, seconds: float, job: Job, *, run_at_start: bool = True) -> None:
-        """Run `job` every `seconds` (measured from the start of one run to the next)."""
+    def every(
+        self,
+        name: str,
+        seconds: float,
+        job: Job,
+        *,
+        run_at_start: bool = True,
+        each_process: bool = False,
+    ) -> None:
+        """Run `job` every `seconds` (measured from the start of one run to the next).
+
+        `each_process`: the job fills this process's own memory (a cache), so every process
+        runs it, whoever holds leases.
+        """
         period = dt.timedelta(seconds=seconds)
         first = [run_at_start]
 
@@ -131,7 +155,7 @@ class Supervisor:
                 return now
             return now + period
 
-        self._declare(name, next_run, job)
+        self._declare(name, _Schedule(next_run, job, None if each_process else 2 * period))
 
     def daily_at(self, name: str, at: dt.time, tz: ZoneInfo, job: Job) -> None:
         """Run `job` once a day at `at` in time zone `tz` (a missed time is not caught up)."""
@@ -143,12 +167,12 @@ class Supervisor:
                 candidate = dt.datetime.combine(local.date() + dt.timedelta(days=1), at, tzinfo=tz)
             return candidate.astimezone(dt.UTC)
 
-        self._declare(name, next_run, job)
+        self._declare(name, _Schedule(next_run, job, DAILY_LEASE))
 
-    def _declare(self, name: str, next_run: Callable[[dt.datetime], dt.datetime], job: Job) -> None:
+    def _declare(self, name: str, schedule: _Schedule) -> None:
         if name in self._schedules:
             raise ValueError(f"a job named {name!r} is already declared")
-        self._schedules[name] = (next_run, job)
+        self._schedules[name] = schedule
         self.jobs[name] = JobState(name)
         if self._started:
             self._launch(name)
@@ -162,17 +186,26 @@ class Supervisor:
                 self._launch(name)
 
     def _launch(self, name: str) -> None:
-        self._tasks[name] = asyncio.create_task(self._run(name), name=f"job:{name}")
+        started = self.clock.now()
+        self._tasks[name] = asyncio.create_task(self._run(name, started), name=f"job:{name}")
 
-    async def _run(self, name: str) -> None:
-        next_run, job = self._schedules[name]
+    async def _run(self, name: str, started: dt.datetime) -> None:
+        """Run `name` from `started` on: each run is scheduled from the previous one's due
+        moment, not from when it finished or when this task first got the loop; a run that
+        overran its period is followed at once by the next, never by a pile of them."""
+        schedule = self._schedules[name]
         state = self.jobs[name]
+        reference = started
         while True:
-            state.next_run = next_run(self.clock.now())
+            state.next_run = max(schedule.next_run(reference), self.clock.now())
+            reference = state.next_run
             await self.clock.sleep_until(state.next_run)
-            state.last_run = self.clock.now()
             try:
-                await job()
+                if not await self._ours(name, schedule.lease):
+                    state.skipped += 1
+                    continue
+                state.last_run = self.clock.now()
+                await schedule.job()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -194,11 +227,38 @@ class Supervisor:
             state.done.set()
             state.done = asyncio.Event()
 
+    async def _ours(self, name: str, lease: dt.timedelta | None) -> bool:
+        """Whether this process runs `name` now: always without leases (or for a job of each
+        process), else if it holds (or has just taken) the job's lease."""
+        if self.leases is None or lease is None:
+            return True
+        return await self.leases.claim(name, self.clock.now(), lease)
+
     async def stop(self) -> None:
-        """Cancel every job and wait until each has stopped."""
+        """Cancel every job, wait until each has stopped, and hand back this process's
+        leases so another process takes its jobs over at once."""
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
         self._started = False
+        if self.leases is not None and tasks:
+            try:
+                await self.leases.release()
+            except Exception as exc:  # they run out on their own; shutdown goes on
+                log.warning("could not hand back job leases: %s", type(exc).__name__)
+
+
+# Every process wakes at the same moment for a daily job: whoever claims it first runs that
+# day's occurrence, and the lease has run out long before the next one.
+DAILY_LEASE = dt.timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    """When a job runs next (given the moment now), what it runs, and its lease's length."""
+
+    next_run: Callable[[dt.datetime], dt.datetime]
+    job: Job
+    lease: dt.timedelta | None  # None: every process runs it (`each_process`)

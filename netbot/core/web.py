@@ -25,7 +25,7 @@ METRICS_KEY = web.AppKey("metrics", Metrics)
 DB_PROBE_KEY = web.AppKey("db_probe", DatabaseProbe)
 
 
-class OneLineBadRequests(logging.LoggerAdapter):  # type: ignore[type-arg]
+class OneLineBadRequests(logging.LoggerAdapter):
     """aiohttp's server logger, logging a malformed request as one line, not a traceback.
 
     Anyone can send bytes to an open port; the parser's traceback tells an operator nothing

@@ -9,6 +9,10 @@ Rules that hold for every cog, so no cog has to remember them:
 - no reply exceeds Discord's limits (2,000 characters of content, the embed limits): replies
   through the command context and the shared error path are clipped, not rejected;
 - on shutdown, commands already running are finished before the connection closes.
+
+The bot is an `AutoShardedBot`: by default it runs every shard Discord recommends (one, for
+most communities); NETBOT_SHARD_COUNT and NETBOT_SHARD_IDS split the shards over several
+processes, which then share a PostgreSQL database.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import discord
 
@@ -44,8 +48,8 @@ SHUTTING_DOWN = "netbot is restarting; please try again in a minute."
 _COMPONENT, _MODAL_SUBMIT = 3, 5
 
 
-class NetBot(discord.Bot):
-    """A `discord.Bot` that carries the runtime and enforces the rules above."""
+class NetBot(discord.AutoShardedBot):
+    """An `AutoShardedBot` that carries the runtime and enforces the rules above."""
 
     def __init__(
         self, runtime: Runtime, *, global_commands: bool = False, **options: object
@@ -53,6 +57,11 @@ class NetBot(discord.Bot):
         intents = discord.Intents.default()
         intents.members = True
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())
+        sharding = runtime.secrets.sharding
+        if sharding.count is not None:
+            options.setdefault("shard_count", sharding.count)
+        if sharding.ids is not None:
+            options.setdefault("shard_ids", list(sharding.ids))
         super().__init__(intents=intents, **options)
         self.runtime = runtime
         # Commands are registered in the allowed guilds only (instant updates, invisible
@@ -136,8 +145,8 @@ class NetBot(discord.Bot):
         ):
             self._dispatch_interaction(data)
             return
-        interaction = discord.Interaction(data=data, state=self._connection)
-        custom_id = (interaction.data or {}).get("custom_id", "?")
+        interaction = discord.Interaction(data=cast(Any, data), state=self._connection)
+        custom_id = dict(interaction.data or {}).get("custom_id", "?")
         log.info("refused %s from guild %s: not on the allow-list", custom_id, guild_id)
         task = asyncio.create_task(reply_ephemeral(interaction, NOT_ALLOWED))
         self._refusals.add(task)

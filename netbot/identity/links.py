@@ -17,8 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
 from netbot.core.db import Database, upsert
@@ -151,7 +152,8 @@ def remove_link(db: Database, discord_user_id: int) -> bool:
         result = session.execute(
             delete(UserLink).where(UserLink.discord_user_id == discord_user_id)
         )
-        return result.rowcount > 0
+        # A DELETE's result is a CursorResult (with rowcount); execute() is typed as Result.
+        return cast("CursorResult[Any]", result).rowcount > 0
 
 
 def get_link(db: Database, discord_user_id: int) -> Link | None:

@@ -142,12 +142,15 @@ class RedmineGateway:
         what: str,
         as_login: str | None = None,
         check: str | None = None,
+        missing: str | None = None,
     ) -> T:
         """Run `action` (which talks to Redmine), translating failures into UserErrors.
 
         `what` names the thing being done ("ticket 12", "the ticket list") for messages.
         `check` is given for a write, and names where to look when its outcome is unknown
-        ("#12"): a lost answer then raises `OutcomeUnknown` saying so.
+        ("#12"): a lost answer then raises `OutcomeUnknown` saying so. `missing` is the
+        sentence for a 404 when what is missing is not `what` itself (a list is never
+        missing; its project is).
         """
         for attempt in range(1, CONFLICT_RETRIES + 1):
             try:
@@ -161,7 +164,9 @@ class RedmineGateway:
                 log.info("redmine: empty 422 on %s, retry %d", what, attempt)
                 time.sleep(CONFLICT_BACKOFF_SECONDS * attempt)
             except rm.ResourceNotFoundError:
-                raise NotFound(f"Redmine has no {what}, or you may not see it.") from None
+                raise NotFound(
+                    missing or f"Redmine has no {what}, or you may not see it."
+                ) from None
             except rm.ForbiddenError:
                 who = clip(as_login, ECHO_LIMIT) if as_login else "netbot's Redmine account"
                 raise Refused(f"Redmine does not allow {who} to do that on {what}.") from None

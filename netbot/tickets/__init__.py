@@ -1,22 +1,44 @@
-"""Redmine tickets: the command layer shared by `/ticket` (cogs/tickets) and `tickets.py`."""
+"""Redmine tickets: the command layer shared by `/ticket` (cogs/tickets) and `tickets.py`.
 
-from netbot.core.capability import Capability, EnvVar
-from netbot.tickets.config import TicketsConfig
+`CAPABILITY` and `TicketsConfig` are imported when first asked for: they need pydantic, which
+a `tickets.py` list never loads (its start-up stays fast).
+"""
 
-REDMINE_ENV = (
-    EnvVar("REDMINE_URL", "the base URL of your Redmine, e.g. https://redmine.example.org", False),
-    EnvVar(
-        "REDMINE_TOKEN",
-        "Redmine > My account > API access key (an admin's key, for impersonation)",
-    ),
-)
+from __future__ import annotations
 
-CAPABILITY = Capability(
-    name="tickets",
-    cog="cogs.tickets",
-    settings=TicketsConfig,
-    env=REDMINE_ENV,
-    models="netbot.tickets.models",
-)
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["CAPABILITY", "REDMINE_ENV", "TicketsConfig"]
+from netbot.tickets.format import change_text, detail_text, table
+from netbot.tickets.records import Change, Created, TicketPage, to_json
+from netbot.tickets.wiring import REDMINE_ENV, TicketsServices, TicketsSettings, build
+
+if TYPE_CHECKING:
+    from netbot.tickets.capability import CAPABILITY
+    from netbot.tickets.config import TicketsConfig
+
+_LAZY = {"CAPABILITY": "netbot.tickets.capability", "TicketsConfig": "netbot.tickets.config"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+__all__ = [
+    "CAPABILITY",
+    "REDMINE_ENV",
+    "Change",
+    "Created",
+    "TicketPage",
+    "TicketsConfig",
+    "TicketsServices",
+    "TicketsSettings",
+    "build",
+    "change_text",
+    "detail_text",
+    "table",
+    "to_json",
+]

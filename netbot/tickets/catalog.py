@@ -16,7 +16,7 @@ from typing import Any
 from netbot.core.errors import NotFound
 from netbot.core.text import clip
 from netbot.redmine import RedmineGateway
-from netbot.tickets.format import echo
+from netbot.tickets.format import echo, missing_project
 from netbot.tickets.records import Named, Person
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,9 @@ class Catalog:
             issues = api.issue.filter(project_id=self.project, status_id="open", sort="id:desc")
             return [ticket_entry(i.id, i.subject) for i in issues]
 
-        self._tickets = self.gateway.call(fetch, what="the open tickets")
+        self._tickets = self.gateway.call(
+            fetch, what="the open tickets", missing=missing_project(self.project)
+        )
 
     def _load_people(self) -> None:
         api = self.gateway.api()

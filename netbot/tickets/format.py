@@ -21,6 +21,11 @@ def echo(value: object) -> str:
     return repr(clip(str(value), ECHO_LIMIT))
 
 
+def missing_project(project: str) -> str:
+    """The answer when Redmine says a project-wide list is not found: the project is."""
+    return f"Redmine has no project {echo(project)}, or you may not see it."
+
+
 def age(moment: dt.datetime, now: dt.datetime | None = None) -> str:
     """'3 days old', 'a minute old'."""
     now = now or dt.datetime.now(dt.UTC)

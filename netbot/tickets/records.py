@@ -98,6 +98,14 @@ class Change:
     changes: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Created:
+    """The outcome of creating a ticket once: the ticket, and whether this call created it."""
+
+    ticket: TicketDetail
+    new: bool
+
+
 def to_json(record: Any) -> Any:
     """A JSON-ready form of a record (dates as ISO text)."""
 

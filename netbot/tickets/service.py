@@ -19,15 +19,15 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from netbot.core.errors import Refused, UserError
 from netbot.redmine import OutcomeUnknown, RedmineGateway
 from netbot.tickets.catalog import Catalog
-from netbot.tickets.format import echo
+from netbot.tickets.format import echo, missing_project
 from netbot.tickets.records import (
     Change,
+    Created,
     Note,
     Person,
     TicketDetail,
@@ -77,14 +77,6 @@ def _subject(text: str) -> str:
     if not has_visible_text(text):
         raise UserError("A ticket needs a subject with visible text.")
     return text.strip()[:255]
-
-
-@dataclass(frozen=True)
-class Created:
-    """The outcome of `create_once`: the ticket, and whether this call created it."""
-
-    ticket: TicketDetail
-    new: bool
 
 
 def _parse_time(value: Any) -> dt.datetime:
@@ -158,7 +150,12 @@ class TicketService:
                 "total_count"
             ]
 
-        ids, total = self.gateway.call(run, what=f"the search for {echo(term)}", as_login=actor)
+        ids, total = self.gateway.call(
+            run,
+            what=f"the search for {echo(term)}",
+            as_login=actor,
+            missing=missing_project(self.project),
+        )
         tickets = (
             self._summaries(actor, {"issue_id": ",".join(map(str, ids)), "status_id": "*"})
             if ids
@@ -406,7 +403,12 @@ class TicketService:
                 None,
             )
 
-        return self.gateway.call(find, what="your newest tickets", as_login=actor)
+        return self.gateway.call(
+            find,
+            what="your newest tickets",
+            as_login=actor,
+            missing=missing_project(self.project),
+        )
 
     def _verify(self, before: TicketDetail, after: TicketDetail, fields: dict[str, Any]) -> None:
         """Raise Refused when Redmine answered success but kept the old value."""
@@ -453,7 +455,9 @@ class TicketService:
             rows = [self._summary(i) for i in found]
             return rows, found.total_count
 
-        tickets, total = self.gateway.call(run, what="the ticket list", as_login=actor)
+        tickets, total = self.gateway.call(
+            run, what="the ticket list", as_login=actor, missing=missing_project(self.project)
+        )
         return TicketPage(tickets, page, page_size, total, title)
 
     def _summaries(self, actor: str | None, filters: dict[str, Any]) -> list[TicketSummary]:
@@ -464,6 +468,7 @@ class TicketService:
             ],
             what="the tickets",
             as_login=actor,
+            missing=missing_project(self.project),
         )
 
     def _summary(self, issue: Any) -> TicketSummary:

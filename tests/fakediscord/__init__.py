@@ -6,6 +6,11 @@ Typical use::
         record = await fake.slash("netbot status")
         message = await record.message()
         assert message.allowed_mentions == {"parse": []}
+
+One line per step (what the user sees)::
+
+        reply = await fake.command("ticket show", ticket="12", by=alice)
+        page = await fake.press(reply, "Next", by=alice)
 """
 
 from .contract import CONTRACT_CHECKING, SKIP_REASON

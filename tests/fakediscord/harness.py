@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator, Callable, Iterable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from typing import Any, TypeVar, cast
 
 import discord
 
@@ -143,7 +143,7 @@ class FakeDiscord(FakeDiscordServer):
         self.users[user["id"]] = user
         return user
 
-    def add_member(self, guild: Ref, user: Ref, *, roles: list[Ref] = ()) -> dict[str, Any]:
+    def add_member(self, guild: Ref, user: Ref, *, roles: Sequence[Ref] = ()) -> dict[str, Any]:
         """Make a user a guild member; returns the user payload for convenience."""
         guild_id, user = ref_id(guild), self.users[ref_id(user)]
         member = payloads.member(user, [ref_id(r) for r in roles])
@@ -262,6 +262,44 @@ class FakeDiscord(FakeDiscordServer):
         channel_id = opener.payload["channel_id"]
         return await self._push(5, data, user=user or opener_user, channel=channel_id)
 
+    # -- one line per step (errbot's testbot style): what the user sees -------------------
+
+    async def command(
+        self,
+        command: str,
+        /,
+        *,
+        by: Ref | None = None,
+        where: Ref | None = None,
+        within: float | None = None,
+        **options: Any,
+    ) -> FakeMessage:
+        """Send a slash command as ``by`` in channel ``where`` and return the reply the user
+        sees: ``reply = await fake.command("ticket show", ticket=12, by=alice)``."""
+        record = await self.slash(command, options, user=by, channel=where)
+        return await record.message(within)
+
+    async def press(
+        self,
+        message: FakeMessage,
+        label: str,
+        *,
+        by: Ref | None = None,
+        within: float | None = None,
+    ) -> FakeMessage:
+        """Press the button labelled ``label`` and return what the user sees next: the reply,
+        or the pressed message once the bot has updated it (also after a deferred update)."""
+        edits = len(message.bodies)
+        record = await self.click(message, message.button(label), user=by)
+        if (await record.response(within))["type"] != 6:
+            return await record.message(within)
+        await self.wait_until(
+            lambda: len(message.bodies) > edits or bool(record.followups),
+            f"the answer to pressing {label!r}",
+            within,
+        )
+        return record.followups[-1] if record.followups else message
+
     def _modal_opener(self, custom_id: str) -> InteractionRecord:
         for record in reversed(self.interactions.values()):
             if record.modal is not None and record.modal["custom_id"] == custom_id:
@@ -302,18 +340,20 @@ class FakeDiscord(FakeDiscordServer):
         if "guild_id" in declared:
             data["guild_id"] = declared["guild_id"]
         resolved: dict[str, dict[str, Any]] = {}
-        container, level = data, declared
+        container: dict[str, Any] = data
+        level: dict[str, Any] = declared
         for part in path:
-            level = next(
+            found = next(
                 (
                     o
                     for o in level.get("options", [])
                     if o["name"] == part and o["type"] in (_SUBCOMMAND, _GROUP)
                 ),
                 None,
-            )  # type: ignore[assignment]
-            if level is None:
+            )
+            if found is None:
                 raise AssertionError(f"{command!r}: no subcommand {part!r}")
+            level = found
             nested = {"type": level["type"], "name": part, "options": []}
             container["options"] = [nested]
             container = nested
@@ -500,11 +540,14 @@ async def run_bot(
     discord.http.Route.API_BASE_URL = fake.api_base_url
     bot._connection.guild_ready_timeout = min(bot._connection.guild_ready_timeout, 0.05)
     synced = asyncio.Event()
-    original_sync = getattr(bot, "sync_commands", None)
+    original_sync: Any = getattr(bot, "sync_commands", None)
 
     async def sync_and_signal(*args: Any, **kwargs: Any) -> Any:
         try:
-            return await original_sync(*args, **kwargs)  # type: ignore[misc]
+            return await original_sync(*args, **kwargs)
+        except Exception as exc:  # else the test fails later, as "no synced slash command"
+            fake.fail(f"syncing the commands raised {exc!r}")
+            raise
         finally:
             synced.set()
             fake._notify()
@@ -513,11 +556,12 @@ async def run_bot(
         fake._notify()
 
     async def on_command_error(ctx: discord.ApplicationContext, exc: Exception) -> None:
-        fake.fail(f"command {ctx.command.qualified_name!r} raised {exc!r}")
+        name = ctx.command.qualified_name if ctx.command else "?"
+        fake.fail(f"command {name!r} raised {exc!r}")
 
     needs_sync = bool(getattr(bot, "auto_sync_commands", False))
     if needs_sync:
-        bot.sync_commands = sync_and_signal  # type: ignore[method-assign]
+        cast(Any, bot).sync_commands = sync_and_signal
     bot.add_listener(on_ready, "on_ready")
     if fail_on_command_error:
         bot.add_listener(on_command_error, "on_application_command_error")

@@ -82,8 +82,9 @@ def bits(permissions: int | Iterable[str] | Any) -> int:
     """An int, a ``discord.Permissions`` (anything with ``.value``) or permission names."""
     if isinstance(permissions, int):
         return permissions
-    if isinstance(getattr(permissions, "value", None), int):
-        return permissions.value
+    value = getattr(permissions, "value", None)
+    if isinstance(value, int):
+        return value
     return sum(FLAGS[name] for name in set(permissions))
 
 

@@ -95,6 +95,15 @@ class FakeMessage:
             if c.get("type") == 2 and "custom_id" in c
         }
 
+    def button(self, label: str) -> str:
+        """The custom_id of the button labelled ``label`` (fails, listing the labels, if none)."""
+        found = [custom_id for custom_id, text in self.buttons.items() if text == label]
+        if len(found) != 1:
+            raise AssertionError(
+                f"message {self.id}: {len(found)} buttons {label!r}: {self.buttons}"
+            )
+        return found[0]
+
     def component(self, custom_id: str) -> dict[str, Any]:
         for component in self.all_components():
             if component.get("custom_id") == custom_id:

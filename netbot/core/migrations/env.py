@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import os
 from logging.config import fileConfig
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
@@ -23,7 +23,7 @@ from netbot.core.db import database_url, make_engine
 config = context.config
 
 
-def render_item(kind: str, item: Any, autogen_context: AutogenContext) -> str | bool:
+def render_item(kind: str, item: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Write netbot's own column types as the plain SQLAlchemy type they store as.
 
     Migrations then never import netbot.core.models, so an old migration keeps working however

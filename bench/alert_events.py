@@ -1,4 +1,4 @@
-"""Synthetic Kontur Event API events for tests, in the API's dict shape.
+"""Synthetic Kontur Event API events for tests and benches, in the API's dict shape.
 
 `make_event` returns one element of the API's `data` (what `parse_event` reads); `event`
 parses it. All values are invented; only the key names follow the API. Times are given as

@@ -1,4 +1,5 @@
-"""A fake Kontur Event API and Keycloak token endpoint on 127.0.0.1 (aiohttp, random port).
+"""A fake Kontur Event API and Keycloak token endpoint on 127.0.0.1 (aiohttp, random port),
+for tests and benches.
 
 Real search semantics: per-feed event lists, `after` compared with `updatedAt` (`>` for ASC,
 `<` for DESC), `limit`, `sortOrder`, `nextAfterValue` = the last event's `updatedAt`, and 204
@@ -207,15 +208,15 @@ class FakeKontur:
                 and self._refresh.get(str(form.get("refresh_token")), 0.0) > now)
         )  # fmt: skip
         if not ok:
-            body = {"error": "invalid_grant", "error_description": "Invalid user credentials"}
-            return await self._answer(record, web.json_response(body, status=401))
+            refusal = {"error": "invalid_grant", "error_description": "Invalid user credentials"}
+            return await self._answer(record, web.json_response(refusal, status=401))
         access, refresh = f"acc-{secrets.token_hex(16)}", f"ref-{secrets.token_hex(16)}"
         self._tokens[access] = now + self.expires_in
         self._refresh[refresh] = now + self.refresh_expires_in
         self.issued += [access, refresh]
-        body = {"access_token": access, "expires_in": self.expires_in, "token_type": "Bearer",
-                "refresh_token": refresh, "refresh_expires_in": self.refresh_expires_in}  # fmt: skip
-        return await self._answer(record, web.json_response(body))
+        granted = {"access_token": access, "expires_in": self.expires_in, "token_type": "Bearer",
+                   "refresh_token": refresh, "refresh_expires_in": self.refresh_expires_in}  # fmt: skip
+        return await self._answer(record, web.json_response(granted))
 
     async def _search(self, request: web.Request) -> web.Response:
         q = dict(request.query)
