@@ -33,16 +33,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.alert_events import make_event
-from bench.fake_kontur import FakeKontur
 from bench.timing import percentile
+from fakes.alert_events import make_event
+from fakes.kontur import FakeKontur
+from fakes.network_guard import install as install_network_guard
 from netbot.alerts import POLL_JOB, build
 from netbot.capabilities import parse_config
 from netbot.chat import Post, PostRef
 from netbot.core.db import Database
 from netbot.core.runtime import Runtime
 from netbot.core.secrets import Secret, Secrets
-from tests.network_guard import install as install_network_guard
 
 FEED = "kontur-public"
 MAP_LINK_PREFIX = "https://disaster.ninja/active/?event="

@@ -2,7 +2,7 @@
 
     python bench/alerts_rules.py [--reps N] [--seed S]
 
-No network: the page is synthetic (bench.alert_events.make_event), with the mix a busy feed
+No network: the page is synthetic (fakes.alert_events.make_event), with the mix a busy feed
 has: eight types, six severities (the latest episode's differs from the event's), populations
 from none to millions, ended events, versions, analytics for the message rows, and updatedAt
 spread over the last 7 hours. The state has a cursor 6 hours back and 200 events notified
@@ -27,8 +27,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.alert_events import details, make_event
 from bench.timing import percentile, timed
+from fakes.alert_events import details, make_event
 from netbot.alerts import rules
 from netbot.alerts.config import AlertsConfig
 from netbot.alerts.events import DisasterEvent, parse_events

@@ -17,7 +17,7 @@ import signal
 import sys
 from typing import TextIO
 
-from netbot.capabilities import env_vars, load_config
+from netbot.capabilities import env_vars, load_config, migration_dirs
 from netbot.core.config import ConfigError, CoreConfig
 from netbot.core.db import Database, database_url
 from netbot.core.leases import AlreadyRunning, ProcessLock
@@ -126,7 +126,9 @@ def main() -> int:
             print(f"netbot cannot start: {exc}", file=sys.stderr)
             return EXIT_CONFIG
     try:
-        runtime = Runtime(config=config, secrets=secrets, database=Database.open(url))
+        runtime = Runtime(
+            config=config, secrets=secrets, database=Database.open(url, migration_dirs())
+        )
         return asyncio.run(serve(runtime))
     finally:
         if lock is not None:

@@ -50,6 +50,11 @@ def env_vars() -> tuple[EnvVar, ...]:
     return tuple(var for c in CAPABILITIES for var in c.env)
 
 
+def migration_dirs() -> tuple[Path, ...]:
+    """The migration folders of the capabilities that keep their own history."""
+    return tuple(c.migrations for c in CAPABILITIES if c.migrations is not None)
+
+
 def metadata() -> MetaData:
     """`Base.metadata` with every capability's tables declared on it."""
     for module in (*SHARED_MODELS, *(c.models for c in CAPABILITIES if c.models)):

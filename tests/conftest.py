@@ -1,9 +1,9 @@
 """Test-wide plugins: the network guard, the real Redmine, the fake Discord, the no-skip rule."""
 
 pytest_plugins = [
-    "tests.network_guard",
+    "fakes.network_guard",
     "tests.plugins.no_skip",
     "tests.plugins.redmine_server",
     "tests.plugins.databases",
-    "tests.fakediscord.pytest_plugin",
+    "fakes.discord.pytest_plugin",
 ]

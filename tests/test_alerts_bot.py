@@ -15,8 +15,11 @@ from typing import Any
 
 import pytest
 
-from bench.alert_events import details, make_event
-from bench.fake_kontur import FakeKontur
+from fakes.alert_events import details, make_event
+from fakes.discord import FakeDiscord, FakeMessage, run_bot
+from fakes.discord.permissions import DEFAULT_BOT
+from fakes.kontur import FakeKontur
+from fakes.usgs import FakeUsgs
 from netbot.alerts import POLL_JOB
 from netbot.alerts import state as alert_state
 from netbot.capabilities import parse_config
@@ -26,9 +29,6 @@ from netbot.core.runtime import Runtime
 from netbot.core.secrets import Secret, Secrets
 from netbot.core.tasks import ManualClock
 from netbot.discord_bot import create_bot
-from tests.fake_usgs import FakeUsgs
-from tests.fakediscord import FakeDiscord, FakeMessage, run_bot
-from tests.fakediscord.permissions import DEFAULT_BOT
 
 START = dt.datetime(2025, 3, 14, 12, 0, 0, tzinfo=dt.UTC)
 POLL = 60

@@ -9,12 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.alert_events import event
+from fakes.alert_events import event
 from netbot.alerts.messages import (
     alert_message,
     as_text,
     digest_header,
-    digest_text,
     good_news,
     number,
     rows,
@@ -294,20 +293,3 @@ def test_as_text_without_description():
         f"[{ev.name}]({LINK.format(ev.event_id)})",
         "Total population: 500 people on 1 km².",
     ]
-
-
-def test_digest_text_lists_every_event_as_a_numbered_link():
-    events = [event(f"e{n}", name=f"Event {n}") for n in range(1, 4)]
-    header = digest_header(dt.date(2025, 3, 15))
-    assert digest_text(header, events) == "\n".join(
-        [
-            header,
-            f"1. [Event 1]({LINK.format('e1')})",
-            f"2. [Event 2]({LINK.format('e2')})",
-            f"3. [Event 3]({LINK.format('e3')})",
-        ]
-    )
-
-
-def test_digest_text_of_no_events_is_the_header():
-    assert digest_text("header", []) == "header"

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from bench.alert_events import NOW, event
+from fakes.alert_events import NOW, event
 from netbot.alerts.config import AlertsConfig
 from netbot.alerts.rules import (
     KEEP_NOTIFIED_DAYS,

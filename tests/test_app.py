@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 import yaml
 
-from tests.fakediscord import FakeDiscord
+from fakes.discord import FakeDiscord
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,13 +16,13 @@ import discord
 import pytest
 from discord.ext import commands
 
+from fakes.discord import FakeDiscord, run_bot
 from netbot.capabilities import parse_config
 from netbot.core.db import Database
 from netbot.core.errors import UserError
 from netbot.core.runtime import Runtime
 from netbot.core.secrets import Secret, Secrets
 from netbot.discord_bot import NetBot, create_bot
-from tests.fakediscord import FakeDiscord, run_bot
 
 ERROR_ID = re.compile(r"error id ([0-9a-f]{8})")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from fakes.discord import FakeDiscord, run_bot
 from netbot.capabilities import parse_config
 from netbot.chat import Field, Link, Mentions, Own, Post, PostRef, Rejected
 from netbot.chat.markdown import render, render_listing
@@ -20,7 +21,6 @@ from netbot.core.errors import BackendError, Refused
 from netbot.core.runtime import Runtime
 from netbot.core.secrets import Secrets
 from netbot.discord_bot import DiscordTarget, NetBot, create_bot
-from tests.fakediscord import FakeDiscord, run_bot
 
 EVIL = "[Reset](https://evil.example) @everyone **x**"
 SAFE = r"\[Reset\]\(https://evil.example\) @" "\u200beveryone \\*\\*x\\*\\*"

@@ -12,10 +12,10 @@ from pathlib import Path
 import discord
 import pytest
 
+from fakes.discord import FakeDiscord, run_bot
+from fakes.discord import permissions as perms
+from fakes.discord.server import duplicate_custom_id
 from netbot.tickets import threads
-from tests.fakediscord import FakeDiscord, run_bot
-from tests.fakediscord import permissions as perms
-from tests.fakediscord.server import duplicate_custom_id
 from tests.plugins.redmine_server import RedmineServer
 from tests.test_fake_discord import make_bot
 from tests.test_tickets_bot import proxied_bot

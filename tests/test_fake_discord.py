@@ -16,8 +16,8 @@ import discord
 import pytest
 from discord.ext import commands
 
-from tests.fakediscord import SKIP_REASON, FakeDiscord, contract, payloads, run_bot
-from tests.fakediscord.payloads import snowflake
+from fakes.discord import SKIP_REASON, FakeDiscord, contract, payloads, run_bot
+from fakes.discord.payloads import snowflake
 
 
 async def suggest_projects(ctx: discord.AutocompleteContext) -> list[str]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bench.fake_kontur import FakeKontur, make_event, stamp
+from fakes.kontur import FakeKontur, make_event, stamp
 from netbot.alerts.kontur import (
     FeedPage,
     KonturAuthError,
@@ -21,8 +21,8 @@ from netbot.alerts.kontur import (
     KonturError,
     KonturUnavailable,
 )
-from netbot.alerts.timeparse import parse_time
 from netbot.core.secrets import Secret
+from netbot.core.times import parse_time
 
 FEED = "kontur-public"
 PASSWORD = "Pa55-very-SECRET-kontur"

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from tests.network_guard import NetworkAccessBlocked
+from fakes.network_guard import NetworkAccessBlocked
 
 
 def test_connect_to_non_loopback_is_refused() -> None:

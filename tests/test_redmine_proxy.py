@@ -16,9 +16,9 @@ import requests
 from redminelib import Redmine
 from redminelib import exceptions as rex
 
+from fakes.redmine_proxy import RedmineProxy
 from netbot.redmine import TimeoutEngine
 from tests.plugins.redmine_server import RedmineServer
-from tests.redmine_proxy import RedmineProxy
 
 pytestmark = pytest.mark.redmine
 

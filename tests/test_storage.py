@@ -163,13 +163,6 @@ def test_namespaces_are_separate(db: Database) -> None:
     assert (db.get_state("a", "key"), db.get_state("b", "key")) == (1, 2)
 
 
-def test_delete_state(db: Database) -> None:
-    db.set_state("feed", "cursor", 1)
-    assert db.delete_state("feed", "cursor") is True
-    assert db.get_state("feed", "cursor") is None
-    assert db.delete_state("feed", "cursor") is False
-
-
 def test_naive_datetime_is_refused(db: Database) -> None:
     with pytest.raises(Exception, match="naive datetime"), db.session() as session:
         session.add(StateEntry(namespace="a", key="b", value=1, updated_at=dt.datetime(2024, 1, 1)))
@@ -268,3 +261,41 @@ def test_default_is_sqlite_in_data_dir_which_is_created(tmp_path: Path) -> None:
 )
 def test_postgres_urls_use_psycopg(tmp_path: Path, given: str, expected: str) -> None:
     assert database_url(given, tmp_path) == expected
+
+
+DEMO_MIGRATION = """
+import sqlalchemy as sa
+from alembic import op
+
+revision = "demo_0001"
+down_revision = None
+branch_labels = ("demo",)
+depends_on = "{core_head}"
+
+
+def upgrade() -> None:
+    op.create_table("demo_things", sa.Column("id", sa.Integer, primary_key=True))
+
+
+def downgrade() -> None:
+    op.drop_table("demo_things")
+"""
+
+
+def test_a_capability_keeps_its_own_migration_history(tmp_path: Path, sqlite_url: str) -> None:
+    """A capability's tables come from a migration folder in its own package (a branch of
+    its own), so adding one touches no file of the core."""
+    versions = tmp_path / "demo_versions"
+    versions.mkdir()
+    core_head = head_revision()
+    (versions / "demo_0001.py").write_text(DEMO_MIGRATION.format(core_head=core_head))
+    for _ in range(2):  # the second start finds everything at its heads
+        database = Database.open(sqlite_url, [versions])
+        try:
+            tables = inspect(database.engine).get_table_names()
+            assert {"demo_things", "leases", "user_links"} <= set(tables)
+            with database.engine.connect() as connection:
+                heads = set(MigrationContext.configure(connection).get_current_heads())
+            assert heads == {"demo_0001"}  # it depends on the core head, which it implies
+        finally:
+            database.close()

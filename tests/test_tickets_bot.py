@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from redminelib import Redmine
 
+from fakes.discord import FakeDiscord, FakeMessage, run_bot
+from fakes.redmine_proxy import RedmineProxy
 from netbot import identity as links
 from netbot.capabilities import parse_config
 from netbot.core.db import Database
@@ -22,10 +24,8 @@ from netbot.core.secrets import Secret, Secrets
 from netbot.core.tasks import Clock, ManualClock, SystemClock
 from netbot.discord_bot import NetBot, create_bot
 from netbot.tickets import threads
-from tests.fakediscord import FakeDiscord, FakeMessage, run_bot
 from tests.plugins.databases import postgres_url as postgres_url  # the fixture
 from tests.plugins.redmine_server import RedmineServer
-from tests.redmine_proxy import RedmineProxy
 
 pytestmark = pytest.mark.redmine
 

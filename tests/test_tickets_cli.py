@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from redminelib import Redmine
 
+from fakes.redmine_proxy import RedmineProxy
 from tests.plugins.redmine_server import RedmineServer
-from tests.redmine_proxy import RedmineProxy
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = ROOT / "tickets.py"

@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 from redminelib import Redmine
 
+from fakes.redmine_proxy import RedmineProxy
 from netbot.core.errors import BackendUnavailable, NotFound, Refused, UserError
 from netbot.redmine import RedmineGateway
 from netbot.tickets.catalog import Catalog
 from netbot.tickets.records import TicketDetail
 from netbot.tickets.service import TicketService
 from tests.plugins.redmine_server import RedmineServer
-from tests.redmine_proxy import RedmineProxy
 
 pytestmark = pytest.mark.redmine
 

@@ -21,6 +21,7 @@ from discord.ext import commands
 from sqlalchemy import event
 
 from cogs.core import REFRESH_ID, StatusView
+from fakes.discord import FakeDiscord, run_bot
 from netbot.capabilities import parse_config
 from netbot.core.db import Database
 from netbot.core.errors import UserError
@@ -30,7 +31,6 @@ from netbot.core.runtime import Runtime
 from netbot.core.secrets import Secrets
 from netbot.core.web import create_app, start_http, stop_http
 from netbot.discord_bot import NOT_ALLOWED, create_bot
-from tests.fakediscord import FakeDiscord, run_bot
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from redminelib import Redmine
 
+from fakes.redmine_proxy import RedmineProxy
 from netbot import identity as links
 from netbot.capabilities import parse_config
 from netbot.core.config import ConfigError
@@ -22,7 +23,6 @@ from netbot.redmine import RedmineGateway
 from netbot.tickets.catalog import Catalog
 from netbot.tickets.service import TicketService, parse_ticket_id
 from tests.plugins.redmine_server import RedmineServer
-from tests.redmine_proxy import RedmineProxy
 from tests.test_tickets_service import issue_count, new_ticket, snapshot
 
 PROJECT = "ops"

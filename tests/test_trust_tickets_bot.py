@@ -19,11 +19,11 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import event
 
+from fakes.discord import FakeDiscord, FakeMessage
 from netbot import identity as links
 from netbot.core.db import Database
 from netbot.core.runtime import Runtime
 from netbot.tickets import threads
-from tests.fakediscord import FakeDiscord, FakeMessage
 from tests.plugins.redmine_server import RedmineServer
 from tests.test_tickets_bot import World, answer, make_runtime, serving
 from tests.test_tickets_bot import world as world  # the shared fixture

@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from fakes.usgs import FakeUsgs
 from netbot.alerts.usgs import (
     Quake,
     UsgsBadResponse,
@@ -23,7 +24,6 @@ from netbot.alerts.usgs import (
     qualifies,
     same_quake,
 )
-from tests.fake_usgs import FakeUsgs
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 KONTUR_PAGE1 = PROJECT_ROOT.parent / "shared" / "fixtures" / "alerts" / "kontur_feed_page1.json"

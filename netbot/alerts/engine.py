@@ -41,7 +41,6 @@ from netbot.alerts.messages import (
     good_news_post,
 )
 from netbot.alerts.rules import FUTURE_ALLOWANCE
-from netbot.alerts.timeparse import parse_time
 from netbot.alerts.usgs import (
     Quake,
     UsgsClient,
@@ -55,6 +54,7 @@ from netbot.core.db import Database
 from netbot.core.errors import BackendError, new_error_id
 from netbot.core.health import Health
 from netbot.core.tasks import Clock
+from netbot.core.times import parse_time
 
 log = logging.getLogger(__name__)
 

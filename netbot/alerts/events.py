@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from netbot.alerts.timeparse import parse_time
+from netbot.core.times import parse_time
 
 #: Kontur event ids are UUIDs; a longer id is refused (the map link must fit Discord's 2048).
 MAX_EVENT_ID = 100
@@ -129,7 +129,7 @@ def _version(raw: dict[str, Any]) -> int:
 
 def _ordering_time(episode: dict[str, Any], key: str) -> dt.datetime:
     try:
-        return parse_time(episode.get(key))  # type: ignore[arg-type]
+        return parse_time(episode.get(key))
     except ValueError:
         return _EPOCH
 

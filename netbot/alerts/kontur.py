@@ -18,9 +18,9 @@ from typing import Any
 
 import aiohttp
 
-from netbot.alerts.timeparse import format_time, parse_time
 from netbot.core.errors import BackendError
 from netbot.core.secrets import Secret
+from netbot.core.times import iso_utc, parse_time
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +77,6 @@ def _one_line(text: object, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _query_time(moment: dt.datetime) -> str:
-    """`format_time`, unless that would drop sub-millisecond digits the server sent us."""
-    if moment.microsecond % 1000:
-        return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-    return format_time(moment)
-
-
 def _event_problem(event: Any, index: int) -> str | None:
     """Why element `index` of `data` cannot be used (no object, eventId or updatedAt), or None."""
     if not isinstance(event, dict):
@@ -91,7 +84,7 @@ def _event_problem(event: Any, index: int) -> str | None:
     if not isinstance(event.get("eventId"), str) or not event["eventId"]:
         return f"data[{index}]: no eventId"
     try:
-        parse_time(event.get("updatedAt"))  # type: ignore[arg-type]
+        parse_time(event.get("updatedAt"))
     except ValueError as exc:
         return f"event {event['eventId'][:100]}: no valid updatedAt ({_one_line(exc, 80)})"
     return None
@@ -209,7 +202,7 @@ class KonturClient:
         for _ in range(max_pages):
             params = self._search_params(feed, "ASC", self.page_limit)
             if query_after is not None:
-                params["after"] = _query_time(query_after)
+                params["after"] = iso_utc(query_after)
             page = await self._search(feed, params)
             if page is None:
                 return FeedPage(events, cursor, problems=problems)
@@ -231,7 +224,7 @@ class KonturClient:
         """The newest `updatedAt` in `feed` before `horizon` (None when there is none)."""
         params = self._search_params(feed, "DESC", 1)
         if horizon is not None:
-            params["after"] = _query_time(horizon)  # DESC: updatedAt < after
+            params["after"] = iso_utc(horizon)  # DESC: updatedAt < after
         page = await self._search(feed, params)
         if page is None:
             return None

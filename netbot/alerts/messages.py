@@ -11,7 +11,7 @@ A message holds plain text, and so do its Posts: only netbot's own words (a pref
 are marked `Own`; the target escapes the rest (Discord: `netbot.core.text.outside`), so an
 event name containing `](` cannot close the bot's own link and a description cannot carry a
 masked link. The Markdown renderings here (`markdown_title`, `markdown_body`, `as_text`,
-`digest_text`) escape the same way.
+the digest) escape the same way.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from urllib.parse import quote
 from netbot.alerts.events import DisasterEvent
 from netbot.chat import Link, Own, Piece, Post, Text
 from netbot.chat.markdown import render
-from netbot.core.text import outside
 
 MAP_LINK = "https://disaster.ninja/active/?event={event_id}"
 
@@ -200,10 +199,3 @@ def as_text(message: AlertMessage) -> str:
         for part in (f"[{markdown_title(message)}]({message.link})", markdown_body(message))
         if part
     )
-
-
-def digest_text(header: str, events: list[DisasterEvent]) -> str:
-    lines = [header] + [
-        f"{n}. [{outside(e.name)}]({map_link(e.event_id)})" for n, e in enumerate(events, 1)
-    ]
-    return "\n".join(lines)

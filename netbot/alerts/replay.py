@@ -27,9 +27,9 @@ from netbot.alerts import messages, rules
 from netbot.alerts.config import AlertsConfig
 from netbot.alerts.events import DisasterEvent, parse_events
 from netbot.alerts.state import from_fixture
-from netbot.alerts.timeparse import parse_time
 from netbot.capabilities import load_config
 from netbot.core.config import ConfigError
+from netbot.core.times import iso_utc, parse_time
 
 REPLAY_FEED = "replay"
 
@@ -61,20 +61,13 @@ def read_feed(path: Path) -> list[DisasterEvent]:
     return events
 
 
-def iso(moment: dt.datetime) -> str:
-    text = moment.astimezone(dt.UTC).isoformat(
-        timespec="milliseconds" if moment.microsecond else "seconds"
-    )
-    return text.replace("+00:00", "Z")
-
-
 def replay(
     state: rules.AlertState, steps: list[tuple[str, dt.datetime, Path]], policy: rules.Rules
 ) -> list[dict[str, Any]]:
     lines: list[dict[str, Any]] = []
     for kind, now, path in steps:
         events = read_feed(path)
-        at = iso(now)
+        at = iso_utc(now, "auto")
         if kind == "poll":
             outcome = rules.poll(events, state, now, policy, REPLAY_FEED)
             state = outcome.state

@@ -10,23 +10,16 @@ import datetime as dt
 from typing import Any
 
 from netbot.alerts.rules import AlertState
-from netbot.alerts.timeparse import parse_time
 from netbot.core.db import Database
+from netbot.core.times import iso_utc, parse_time
 
 NAMESPACE, KEY = "alerts", "state"
 
 
-def _exact(moment: dt.datetime) -> str:
-    """ISO text in UTC at full precision: a cursor must come back exactly as it was saved."""
-    utc = moment.astimezone(dt.UTC)
-    spec = "milliseconds" if utc.microsecond % 1000 == 0 else "microseconds"
-    return utc.isoformat(timespec=spec).replace("+00:00", "Z")
-
-
 def to_json(state: AlertState) -> dict[str, Any]:
     return {
-        "cursors": {feed: _exact(t) for feed, t in state.cursors.items()},
-        "last_notified": {event: _exact(t) for event, t in state.last_notified.items()},
+        "cursors": {feed: iso_utc(t) for feed, t in state.cursors.items()},
+        "last_notified": {event: iso_utc(t) for event, t in state.last_notified.items()},
         "notification_days": sorted(d.isoformat() for d in state.notification_days),
         "last_digest_day": state.last_digest_day.isoformat() if state.last_digest_day else None,
     }

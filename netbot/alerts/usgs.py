@@ -32,8 +32,8 @@ import aiohttp
 
 from netbot.alerts.events import latest_episode, number
 from netbot.alerts.messages import AlertMessage
-from netbot.alerts.timeparse import parse_time
 from netbot.core.errors import BackendError
+from netbot.core.times import parse_time
 
 #: PAGER alert levels, lowest first.
 ALERT_LEVELS: tuple[str, ...] = ("green", "yellow", "orange", "red")

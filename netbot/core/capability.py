@@ -5,6 +5,7 @@ lists them, and the core reads only these declarations, never the packages thems
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from netbot.core.config import Section
 from netbot.core.secrets import EnvVar
@@ -21,6 +22,9 @@ class Capability:
     settings: type[Section] | None = None  # its section of the YAML file, under `name:`
     env: tuple[EnvVar, ...] = ()  # needed to load its cog; each missing one is named once
     models: str | None = None  # the module declaring its tables on netbot.core.models.Base
+    # Its own migration history (a folder of Alembic revisions on a branch named after it,
+    # each first one `depends_on` a core revision); None while its tables are in the core's.
+    migrations: Path | None = None
 
     @property
     def requires(self) -> tuple[str, ...]:

@@ -13,22 +13,21 @@ the Discord gateway.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import (
     Connection,
-    CursorResult,
     Engine,
     create_engine,
-    delete,
     event,
     func,
     select,
@@ -79,10 +78,20 @@ def database_url(explicit_url: str, data_dir: str | Path) -> str:
     return f"sqlite:///{directory / SQLITE_FILENAME}"
 
 
-def alembic_config() -> Config:
-    """Alembic settings for running migrations from code: no alembic.ini is needed at run time."""
+def alembic_config(capability_versions: Sequence[Path] = ()) -> Config:
+    """Alembic settings for running migrations from code: no alembic.ini is needed at run time.
+
+    The core's history lives in `migrations/versions/`; a capability that owns tables keeps its
+    own history in its package (a branch labelled with its name, `depends_on` a core
+    revision), listed here through `capability_versions`, so adding one touches no core file.
+    """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
+    config.set_main_option(
+        "version_locations",
+        os.pathsep.join(str(path) for path in (MIGRATIONS_DIR / "versions", *capability_versions)),
+    )
     return config
 
 
@@ -142,7 +151,7 @@ def _enable_wal(cursor: sqlite3.Cursor) -> None:
             time.sleep(0.05)
 
 
-def _migrate(engine: Engine) -> None:
+def _migrate(engine: Engine, capability_versions: Sequence[Path]) -> None:
     """Upgrade the schema to head inside one transaction, holding a lock against other processes.
 
     Two bots starting at once queue on the lock (a PostgreSQL advisory lock, or SQLite's
@@ -153,9 +162,9 @@ def _migrate(engine: Engine) -> None:
         with connection.begin():
             if engine.dialect.name == "postgresql":
                 connection.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK_ID)))
-            config = alembic_config()
+            config = alembic_config(capability_versions)
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, "heads")
 
 
 class Database:
@@ -167,11 +176,12 @@ class Database:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     @classmethod
-    def open(cls, url: str) -> Database:
-        """Connect to `url` and bring its schema to the newest migration."""
+    def open(cls, url: str, capability_versions: Sequence[Path] = ()) -> Database:
+        """Connect to `url` and bring its schema to the newest migration of the core and of
+        each capability whose history lives in `capability_versions`."""
         engine = make_engine(url)
         try:
-            _migrate(engine)
+            _migrate(engine, capability_versions)
         except BaseException:
             engine.dispose()
             raise
@@ -209,14 +219,6 @@ class Database:
         row = {"namespace": namespace, "key": key, "value": value, "updated_at": utcnow()}
         with self.session() as session:
             upsert(session, StateEntry, row, keys=("namespace", "key"))
-
-    def delete_state(self, namespace: str, key: str) -> bool:
-        """Forget (namespace, key); True if there was something to forget."""
-        with self.session() as session:
-            result = session.execute(
-                delete(StateEntry).where(StateEntry.namespace == namespace, StateEntry.key == key)
-            )
-            return cast("CursorResult[Any]", result).rowcount > 0
 
 
 def upsert(session: Session, model: type[Any], row: dict[str, Any], keys: tuple[str, ...]) -> None:

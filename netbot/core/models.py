@@ -86,7 +86,7 @@ class Base(DeclarativeBase):
 class StateEntry(Base):
     """Small persistent state for cogs, e.g. a feed cursor, one JSON value per (namespace, key).
 
-    Use `Database.get_state` / `set_state` / `delete_state` rather than this model directly.
+    Use `Database.get_state` / `set_state` rather than this model directly.
     """
 
     __tablename__ = "state"

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from netbot.core.errors import Refused, UserError
+from netbot.core.times import parse_time
 from netbot.redmine import OutcomeUnknown, RedmineGateway
 from netbot.tickets.catalog import Catalog
 from netbot.tickets.format import echo, missing_project
@@ -77,12 +78,6 @@ def _subject(text: str) -> str:
     if not has_visible_text(text):
         raise UserError("A ticket needs a subject with visible text.")
     return text.strip()[:255]
-
-
-def _parse_time(value: Any) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
 def _name(resource: Any, attribute: str) -> str | None:
@@ -378,8 +373,7 @@ class TicketService:
         recent = [
             j
             for j in getattr(issue, "journals", [])
-            if _same_text(getattr(j, "notes", "") or "", text)
-            and _parse_time(j.created_on) >= since
+            if _same_text(getattr(j, "notes", "") or "", text) and parse_time(j.created_on) >= since
         ]
         return bool(recent) and any(j.user.id == self._current_user(actor) for j in recent)
 
@@ -398,7 +392,7 @@ class TicketService:
                     for i in newest
                     if i.subject == subject
                     and _same_text(getattr(i, "description", "") or "", description)
-                    and _parse_time(i.created_on) >= since
+                    and parse_time(i.created_on) >= since
                 ),
                 None,
             )
@@ -479,7 +473,7 @@ class TicketService:
             priority=issue.priority.name,
             tracker=issue.tracker.name,
             assignee=_name(issue, "assigned_to"),
-            updated_on=_parse_time(issue.updated_on),
+            updated_on=parse_time(issue.updated_on),
             is_closed=self.catalog.is_closed(issue.status.id),
         )
 
@@ -509,10 +503,10 @@ class TicketService:
             assignee=assignee.name if assignee else None,
             assignee_id=assignee.id if assignee else None,
             watchers=[w.name for w in getattr(issue, "watchers", [])],
-            created_on=_parse_time(issue.created_on),
-            updated_on=_parse_time(issue.updated_on),
+            created_on=parse_time(issue.created_on),
+            updated_on=parse_time(issue.updated_on),
             due_date=dt.date.fromisoformat(str(due)) if due else None,
-            notes=[Note(j.user.name, j.notes, _parse_time(j.created_on)) for j in journals][
+            notes=[Note(j.user.name, j.notes, parse_time(j.created_on)) for j in journals][
                 -NOTES_SHOWN:
             ],
             url=f"{self.gateway.link_url}/issues/{issue.id}",

@@ -179,7 +179,7 @@ debian_up() {
     # One thread: concurrent SQLite writers in one process stall ("database is locked").
     (cd "$APP" && PUMA_MIN_THREADS=1 PUMA_MAX_THREADS=1 exec setsid ruby bin/rails server \
        -u puma -b 127.0.0.1 -p "$PORT" -e production -P "$SERVER_PID") \
-      > "$STATE/server.log" 2>&1 < /dev/null &
+      > "$STATE/server.log" 2>&1 < /dev/null 9>&- &   # 9>&-: the server must not hold the lock
     STARTED=1
     say "puma starting on $URL"
   fi

@@ -21,6 +21,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
+from netbot import capabilities
 from netbot.core.db import Database, alembic_config, database_url
 
 PG_URL_ENV = "NETBOT_TEST_DATABASE_URL"
@@ -64,7 +65,7 @@ def db_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def db(db_url: str) -> Iterator[Database]:
     """An opened database (so at the newest migration), closed after the test."""
-    database = Database.open(db_url)
+    database = Database.open(db_url, capabilities.migration_dirs())
     yield database
     database.close()
 

@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from tests.fakes.http import FakeHttpServer
+from fakes.http import FakeHttpServer
 
 
 async def hello(request: web.Request) -> web.StreamResponse:

@@ -156,7 +156,11 @@ class RedmineProxy:
         """Stop listening (new connections: ECONNREFUSED, as for a stopped Redmine) and reset
         the kept-alive connections clients still hold, on their next request."""
         self._down = True
-        self._on_loop(lambda: self._listener and self._listener.close())
+        self._on_loop(self._close_listener)
+
+    def _close_listener(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
 
     def up(self) -> None:
         """Listen again on the same port; the socket accepts at once (kernel backlog)."""

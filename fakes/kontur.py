@@ -26,7 +26,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from netbot.alerts.timeparse import parse_time
+from netbot.core.times import parse_time
 
 API_PATH = "/events/v1/"
 TOKEN_PATH = "/realms/kontur/protocol/openid-connect/token"
