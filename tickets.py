@@ -4,20 +4,49 @@
 A thin layer over `netbot.tickets.service.TicketService`, which the Discord bot uses too: this
 file only parses the command line and prints results; every ticket rule lives in the service.
 Exit codes: 0 done, 1 not found / refused / Redmine unavailable, 2 usage or configuration error.
-Imports are lazy so `--help` and usage errors are instant and a list starts fast.
+Imports are lazy so `--help` and usage errors are instant and a list starts fast, and so that
+run by a wrong Python (too old, or without the project's packages) it says what to do in one
+line: the version check comes first, in syntax that Python 3.6 still parses.
 """
 
-from __future__ import annotations
-
-import argparse
-import dataclasses
-import datetime as dt
-import re
 import sys
-from dataclasses import dataclass, field
-from typing import Any
 
-from netbot.core.text import terminal_safe
+VENV_HINT = (
+    "run it with the project's virtual environment: .venv/bin/python tickets.py ... "
+    "(set up with: python3 -m venv .venv && .venv/bin/pip install -r requirements.txt)"
+)
+
+
+def python_problem(version: "tuple[int, ...]") -> "str | None":
+    """The line to print when `version` (sys.version_info) cannot run tickets.py, else None.
+
+    Annotations are quoted so the check itself runs on the old Pythons it is for.
+    """
+    if tuple(version[:2]) >= (3, 11):
+        return None
+    found = ".".join(str(n) for n in version[:3])
+    hint = VENV_HINT.replace("python3 -m venv", "python3.11 -m venv")  # python3 is this one
+    return "tickets.py: needs Python 3.11 or newer, this is Python " + found + "; " + hint
+
+
+if python_problem(sys.version_info[:3]):
+    print(python_problem(sys.version_info[:3]), file=sys.stderr)
+    sys.exit(2)
+
+import argparse  # noqa: E402  (after the version check, on purpose)
+import dataclasses  # noqa: E402
+import datetime as dt  # noqa: E402
+import re  # noqa: E402
+import socket  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from typing import Any  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
+
+from netbot.core.text import terminal_safe  # noqa: E402
+
+# Import names of the third-party packages tickets.py needs, by the name pip installs them as.
+PACKAGES = {"redminelib": "python-redmine", "dotenv": "python-dotenv", "yaml": "PyYAML",
+            "pydantic": "pydantic", "requests": "requests", "urllib3": "urllib3"}  # fmt: skip
 
 PROG = "tickets.py"
 SIMPLE_VERBS = ("unassign", "progress", "resolve", "collaborate")
@@ -322,6 +351,73 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def shown_url(url: str) -> str:
+    """REDMINE_URL as it may be printed: without `user:password@`, even when it is malformed
+    (no scheme, say), so an error about the URL never shows its credentials."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    authority, slash, path = rest.partition("/")
+    return f"{scheme}{sep}{authority.rpartition('@')[2]}{slash}{path}"
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be a Redmine address (checked before any request), or None."""
+    if any(c.isspace() for c in url):
+        return "it contains a space"
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        return "it must start with http:// or https://"
+    try:
+        parts.port  # noqa: B018  (raises ValueError for a port that is no number or too big)
+    except ValueError:
+        return "its port is not a number from 1 to 65535"
+    if not parts.hostname:
+        return "it has no host name"
+    return None
+
+
+def unreachable(url: str, timeout: float) -> str | None:
+    """Why nothing can be reached at the (well-formed) `url`, or None when a connection opens.
+
+    Asked only after Redmine was reported unavailable, so a working command pays nothing. A
+    name that does not resolve, or a port where nothing listens, is a wrong REDMINE_URL; a
+    timeout is not decided here (Redmine may just be slow), the original error stands.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        return f"cannot resolve the host name {host!r} ({exc.strerror})"
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except TimeoutError:
+        return None
+    except ConnectionRefusedError:
+        return f"connection refused: nothing listens on port {port} of {host}"
+    except OSError as exc:
+        where = addresses[0][4][0] if addresses else host
+        return f"cannot connect to {where} port {port} ({exc.strerror or exc})"
+
+
+def url_error(url: str, cause: str) -> int:
+    """The configuration error for a wrong REDMINE_URL (exit 2)."""
+    return _fail(f"REDMINE_URL {shown_url(url)!r} is wrong: {cause}; fix it in the environment "
+                 "or .env", 2)  # fmt: skip
+
+
+def missing_package(exc: ImportError) -> str | None:
+    """The one line for a third-party package that is not installed (tickets.py run outside
+    the virtual environment), or None when the import error is something else (a bug)."""
+    top = (exc.name or "").partition(".")[0]
+    if top not in PACKAGES:
+        return None
+    return f"{PROG}: missing package {PACKAGES[top]} (module {top}); {VENV_HINT}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     try:
@@ -349,20 +445,28 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(
             f"{hints}; set {'them' if len(missing) > 1 else 'it'} in the environment or .env", 2
         )
+    url = secrets.value("REDMINE_URL")
+    problem = url_problem(url)
+    if problem:
+        return url_error(url, problem)
     try:
         project = _project(opts, secrets.config_path)
     except UsageError as exc:
         return _fail(str(exc), 2)
 
+    from netbot.core.errors import BackendUnavailable
+    from netbot.redmine import OutcomeUnknown
     from netbot.tickets import build
 
     settings = CliSettings(project, opts.timeout)
-    service = build(
-        secrets.value("REDMINE_URL"), secrets.secret("REDMINE_TOKEN").reveal(), settings
-    ).service
+    service = build(url, secrets.secret("REDMINE_TOKEN").reveal(), settings).service
     try:
         result = execute(command, opts, service)
         print(render(result, opts.json))
+    except BackendUnavailable as exc:
+        # Never for a write whose answer was lost: that message says to check the ticket.
+        cause = None if isinstance(exc, OutcomeUnknown) else unreachable(url, opts.timeout)
+        return url_error(url, cause) if cause else _fail(exc.message, 1)
     except UserError as exc:
         return _fail(exc.message, 1)
     except KeyboardInterrupt:
@@ -372,5 +476,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def run() -> int:
+    """main(), with a package missing from this Python said in one line (exit 2)."""
+    try:
+        return main()
+    except ImportError as exc:
+        line = missing_package(exc)
+        if line is None:
+            raise
+        print(line, file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -10,7 +10,13 @@ before (some earlier today, so "already notified today" applies), which leaves a
 the page to notify under the default rules. Times over N repetitions (>= 200):
 (a) parse_events of the page's `data`, (b) rules.poll from that state, (c) alert_message for
 the notified events, (d) the whole pipeline from the JSON text (json.loads included).
-Prints p50/p95/max in ms and the per-event cost in µs. Prints numbers only; asserts nothing.
+Prints p50/p95/max in ms and the per-event cost in µs.
+
+Then the scale figures (issue 10): rules.poll on a 100-event and a 5,000-event page with
+200, 5,000 and 20,000 notifications stored (targets: 100 events with 20,000 stored at most
+5 ms), a replay of 100,000 events (100 polls of 1,000, ten minutes apart, in process:
+target under 30 s), and `python -m netbot.alerts replay` on the fixtures' first page (a fresh
+process: target under 300 ms). Prints numbers only; asserts nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +26,10 @@ import datetime as dt
 import json
 import random
 import statistics
+import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,6 +42,7 @@ from netbot.alerts import rules
 from netbot.alerts.config import AlertsConfig
 from netbot.alerts.events import DisasterEvent, parse_events
 from netbot.alerts.messages import alert_message
+from netbot.alerts.replay import replay
 
 EVENTS, PRIOR_NOTIFIED = 1_000, 200
 FEED = "kontur-public"
@@ -56,15 +66,18 @@ def event_id(n: int) -> str:
     return f"00000000-0000-4000-8000-{n:012d}"
 
 
-def synthetic_event(rng: random.Random, n: int) -> dict[str, Any]:
+def synthetic_event(
+    rng: random.Random, n: int, now: dt.datetime = NOW, spread: float = 7 * 3600
+) -> dict[str, Any]:
+    """Event `n`, updated within `spread` seconds before `now`."""
     kind = weighted(rng, TYPES)
     current = weighted(rng, SEVERITIES)
     worst = max(current, rng.choice(ORDER[2:]), key=ORDER.index)  # the event's max severity
-    updated = NOW - dt.timedelta(seconds=rng.uniform(1, 7 * 3600))
+    updated = now - dt.timedelta(seconds=rng.uniform(1, spread))
     started = updated - dt.timedelta(hours=rng.uniform(1, 24 * 20))
     ended = None
     if rng.random() < 0.2:  # ended: half recently, half beyond ended_max_days
-        ended = NOW - dt.timedelta(days=rng.uniform(0.1, 3) if rng.random() < 0.5 else 10)
+        ended = now - dt.timedelta(days=rng.uniform(0.1, 3) if rng.random() < 0.5 else 10)
     population = None if rng.random() < 0.08 else round(10 ** rng.uniform(2.3, 6.5))
     if population is None:
         episode = details(None) if rng.random() < 0.5 else None  # not enriched
@@ -213,14 +226,59 @@ def main() -> None:
     loads = [timed(lambda: json.loads(text)) for _ in range(reps)]
     report("    of which json.loads alone", loads, len(data), "event")
 
-    # rules.poll rebuilds last_notified once per notification: how it grows with the state
-    print("rules.poll p50 against the number of events notified before (same page):")
-    for extra in (0, 800, 4800, 19800):
-        last = {**state.last_notified}
-        last.update({f"prior-{n}": NOW - dt.timedelta(hours=n % 150) for n in range(extra)})
-        bigger = rules.AlertState(state.cursors, last, state.notification_days)
-        samples = [timed(rules.poll, events, bigger, NOW, rules_, FEED) for _ in range(20)]
-        print(f"    {len(last):>6} notified before: {statistics.median(samples):8.3f} ms")
+    scale(rng)
+
+
+def stored(count: int) -> dict[str, dt.datetime]:
+    """`count` events notified over the week before NOW (all still remembered)."""
+    return {f"prior-{n}": NOW - dt.timedelta(minutes=1 + n % (6 * 24 * 60)) for n in range(count)}
+
+
+def scale(rng: random.Random) -> None:
+    """The issue-10 figures: rules.poll against page size and stored notifications, a
+    100,000-event replay, and the replay command's start-up."""
+    rules_ = rules.Rules.from_config(AlertsConfig(), "UTC")
+    print("rules.poll p50 (ms), by page size and notifications stored:")
+    for size in (100, 5_000):
+        page, _ = parse_events([synthetic_event(rng, n) for n in range(1, size + 1)])
+        for count in (200, 5_000, 20_000):
+            state = rules.AlertState(cursors={FEED: CURSOR}, last_notified=stored(count))
+            samples = [timed(rules.poll, page, state, NOW, rules_, FEED) for _ in range(20)]
+            notify = len(rules.poll(page, state, NOW, rules_, FEED).notify)
+            print(
+                f"    {size:>5}-event page, {count:>6} stored: "
+                f"{statistics.median(samples):8.3f} ms ({notify} notified)"
+            )
+
+    with tempfile.TemporaryDirectory() as folder:
+        steps = []
+        for p in range(100):  # 100 polls of 1,000 new events, ten minutes apart
+            now = NOW + dt.timedelta(minutes=10 * p)
+            data = [synthetic_event(rng, p * 1_000 + n, now, 600) for n in range(1, 1_001)]
+            path = Path(folder) / f"page{p}.json"
+            path.write_text(json.dumps({"data": data}), encoding="utf-8")
+            steps.append(("poll", now, path))
+        start = rules.AlertState(cursors={"replay": NOW - dt.timedelta(minutes=10)})
+        started = time.perf_counter()
+        lines = replay(start, steps, rules_)
+        wall = time.perf_counter() - started
+        notified = sum(1 for line in lines if line["kind"] == "notification")
+        print(f"replay of 100,000 events (100 polls): {wall:.2f} s wall, {notified} notified")
+
+    fixtures = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "alerts"
+    if (fixtures / "kontur_feed_page1.json").is_file():
+        command = [
+            sys.executable, "-m", "netbot.alerts", "replay",
+            "--state", str(fixtures / "bot_state_before_page1.json"),
+            "--poll", f"2025-03-14T12:00:30Z={fixtures / 'kontur_feed_page1.json'}",
+        ]  # fmt: skip
+        runs = []
+        for _ in range(5):
+            started = time.perf_counter()
+            subprocess.run(command, capture_output=True, check=False, cwd=Path(__file__).parents[1])
+            runs.append((time.perf_counter() - started) * 1000)
+        print(f"python -m netbot.alerts replay (fixtures, page 1): {statistics.median(runs):.0f} ms "
+              f"median of 5 (min {min(runs):.0f})")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.timing import percentile, timed
 from netbot.redmine import RedmineGateway
-from netbot.tickets.catalog import Catalog, ticket_entry
+from netbot.tickets.catalog import Catalog, TicketRow
 from netbot.tickets.records import Person
 
 TICKETS, USERS, TEAMS = 10_000, 2_000, 50
@@ -67,8 +67,7 @@ def build(rng: random.Random) -> tuple[Catalog, list[str], list[str]]:
             extra = rng.choice(["urgent", "again", "since Monday", f"see #{rng.randint(1, 9999)}"])
             subject += f" ({extra})"
         subjects.append(subject[0].upper() + subject[1:])
-    # newest first, as Catalog.refresh_tickets loads them
-    catalog._tickets = [ticket_entry(i, subjects[i - 1]) for i in range(TICKETS, 0, -1)]
+    catalog.load_tickets(TicketRow(i, subjects[i - 1]) for i in range(1, TICKETS + 1))
     users = {}
     for n, (first, last) in enumerate(people, start=100):
         login = f"{first[0]}{last}{n}".lower()

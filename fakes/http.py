@@ -10,9 +10,10 @@ test); written once here, a service's fake is only its routes and its semantics.
         server.fail_next(503, route="api")        # the next api request answers 503
         server.answer_next(200, '{"broken":')     # the next request gets this body instead
         server.delay_next(30)                     # the next request stalls (freed on close)
+        server.clear_faults("api")                # drop what is still pending (None: all)
         server.hold(); server.release()           # every request waits, until released
         await server.wait_for_requests(2, route="api")
-        server.requests[-1].query, .form, .headers, .status
+        server.requests[-1].query, .form, .headers, .status; server.url_for("/events/v1/")
         server.failures.append("...")             # fails the test when the block exits
 """
 
@@ -20,8 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 import urllib.parse
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Self
@@ -29,6 +32,7 @@ from typing import Self
 from aiohttp import web
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_order = itertools.count()  # faults on different routes still apply oldest first
 
 
 @dataclass
@@ -58,6 +62,7 @@ class _Fault:
     body: str = ""
     content_type: str = "text/plain"
     delay: float = 0.0
+    order: int = field(default_factory=lambda: next(_order))
 
 
 class FakeHttpServer:
@@ -70,7 +75,7 @@ class FakeHttpServer:
         self.failures: list[str] = []
         self.port = 0
         self._app = web.Application()
-        self._faults: list[_Fault] = []
+        self._faults: defaultdict[str | None, list[_Fault]] = defaultdict(list)  # by route
         self._changed = asyncio.Condition()
         self._closing = asyncio.Event()
         self._released = asyncio.Event()
@@ -102,7 +107,7 @@ class FakeHttpServer:
 
         self._app.router.add_route(method, path, recorded)
 
-    def url(self, path: str = "/") -> str:
+    def url_for(self, path: str = "/") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
     async def start(self) -> Self:
@@ -140,15 +145,23 @@ class FakeHttpServer:
         content_type: str = "application/json",
     ) -> None:
         """The next `times` requests (to `route`, or any) get this answer, not the handler's."""
-        self._faults.append(_Fault(route, times, status, body, content_type))
+        self._queue(_Fault(route, times, status, body, content_type))
 
     def fail_next(self, status: int = 500, *, times: int = 1, route: str | None = None) -> None:
         """The next `times` requests (to `route`, or any) answer `status` with a short text."""
-        self._faults.append(_Fault(route, times, status, f"injected {status}"))
+        self._queue(_Fault(route, times, status, f"injected {status}"))
 
     def delay_next(self, seconds: float, *, times: int = 1, route: str | None = None) -> None:
         """The next `times` requests stall `seconds` (or until stop), then are answered."""
-        self._faults.append(_Fault(route, times, delay=seconds))
+        self._queue(_Fault(route, times, delay=seconds))
+
+    def clear_faults(self, route: str | None = None) -> None:
+        """Drop the pending faults aimed at `route`, or (None) every pending fault: a service
+        that recovers now, however many failures a test had queued."""
+        if route is None:
+            self._faults.clear()
+        else:
+            self._faults.pop(route, None)
 
     def hold(self) -> None:
         """Every request waits until `release()` or stop: a server that hangs."""
@@ -157,14 +170,20 @@ class FakeHttpServer:
     def release(self) -> None:
         self._released.set()
 
+    def _queue(self, fault: _Fault) -> None:
+        if fault.times > 0:  # "the next 0 requests" inject nothing
+            self._faults[fault.route].append(fault)
+
     async def _injected(self, route: str) -> web.StreamResponse | None:
+        """The oldest pending fault for `route` or any route, used up by one request."""
         await self._released.wait()
-        fault = next((f for f in self._faults if f.route in (None, route)), None)
-        if fault is None:
+        heads = [queue[0] for queue in (self._faults[route], self._faults[None]) if queue]
+        if not heads:
             return None
+        fault = min(heads, key=lambda f: f.order)
         fault.times -= 1
-        if fault.times <= 0:
-            self._faults.remove(fault)
+        if fault.times == 0:
+            self._faults[fault.route].pop(0)
         if fault.delay:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), fault.delay)

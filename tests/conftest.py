@@ -5,5 +5,6 @@ pytest_plugins = [
     "tests.plugins.no_skip",
     "tests.plugins.redmine_server",
     "tests.plugins.databases",
+    "tests.plugins.world",
     "fakes.discord.pytest_plugin",
 ]

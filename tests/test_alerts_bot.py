@@ -6,57 +6,46 @@ bot gets a fresh runtime on the same database and clock, as a restarted process 
 """
 
 import asyncio
+import copy
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fakes.alert_events import details, make_event
-from fakes.discord import FakeDiscord, FakeMessage, run_bot
+from fakes.discord import FakeDiscord, FakeMessage
 from fakes.discord.permissions import DEFAULT_BOT
 from fakes.kontur import FakeKontur
 from fakes.usgs import FakeUsgs
 from netbot.alerts import POLL_JOB
 from netbot.alerts import state as alert_state
-from netbot.capabilities import parse_config
-from netbot.core.config import CoreConfig
-from netbot.core.db import Database
 from netbot.core.runtime import Runtime
-from netbot.core.secrets import Secret, Secrets
 from netbot.core.tasks import ManualClock
-from netbot.discord_bot import create_bot
+from tests.plugins.world import BotWorld, WorldFactory
 
 START = dt.datetime(2025, 3, 14, 12, 0, 0, tzinfo=dt.UTC)
 POLL = 60
 
 
-class Harness:
-    def __init__(
-        self,
-        fake: FakeDiscord,
-        kontur: FakeKontur,
-        clock: ManualClock,
-        settings: tuple[CoreConfig, Secrets, Database],
-        channel: dict,
-    ) -> None:
-        self.fake, self.kontur, self.clock, self.settings, self.channel = (
-            fake,
-            kontur,
-            clock,
-            settings,
-            channel,
-        )
-        self.runtime = self.new_runtime()
-        self.engine: Any = None
+class Alerts:
+    """A bot world posting alerts from the fake Event API to the #disasters channel."""
 
-    def new_runtime(self) -> Runtime:
-        """A runtime as a (re)started process gets: same configuration, database and clock."""
-        config, secrets, db = self.settings
-        return Runtime(config=config, secrets=secrets, database=db, clock=self.clock)
+    def __init__(
+        self, world: BotWorld, kontur: FakeKontur, clock: ManualClock, channel: dict[str, Any]
+    ) -> None:
+        self.world, self.kontur, self.clock, self.channel = world, kontur, clock, channel
+        self.engine: Any = None  # the running (or last) process's
+
+    @property
+    def fake(self) -> FakeDiscord:
+        return self.world.fake
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.world.runtime
 
     async def polls(self, count: int) -> None:
         """Wait until the `alerts.poll` job finished `count` runs on this runtime."""
@@ -70,21 +59,23 @@ class Harness:
 
     async def next_poll(self, seconds: float = POLL) -> None:
         done = self.runtime.supervisor.jobs[POLL_JOB].runs
-        await self.clock.advance(dt.timedelta(seconds=seconds))
+        await self.world.advance(dt.timedelta(seconds=seconds))
         await self.polls(done + 1)
 
     def posts(self) -> list[FakeMessage]:
-        return self.fake.messages_in(self.channel)
+        return self.world.messages_in(self.channel)
 
 
-def make_settings(
-    fake: FakeDiscord, kontur: FakeKontur, db: Database, channel: dict, **alerts: Any
-) -> tuple[CoreConfig, Secrets, Database]:
+async def alerts_world(
+    fake: FakeDiscord, world_factory: WorldFactory, kontur: FakeKontur, **alerts: Any
+) -> Alerts:
+    """The bot (started by `running`) with alerts from `kontur`; the user is an admin."""
+    channel = fake.add_channel(fake.guild, "disasters")
     admin = fake.add_role(fake.guild, "ops-admins")
     fake.add_member(fake.guild, fake.user, roles=[admin])
-    config = parse_config(
-        {
-            "guilds": [int(fake.guild["id"])],
+    clock = ManualClock(START)
+    world = await world_factory(
+        config={
             "roles": {"admin": [int(admin["id"])]},
             "cogs": {"tickets": False},
             "alerts": {
@@ -94,56 +85,62 @@ def make_settings(
                 "poll_seconds": POLL,
                 **alerts,
             },
-        }
+        },
+        secrets={"KONTUR_USERNAME": kontur.username, "KONTUR_PASSWORD": kontur.password},
+        clock=clock,
+        start=False,
     )
-    secrets = Secrets(
-        discord_api_base_url=fake.api_base_url,
-        env={"KONTUR_USERNAME": kontur.username, "KONTUR_PASSWORD": Secret(kontur.password)},
-    )
-    return config, secrets, db
+    return Alerts(world, kontur, clock, channel)
 
 
 @asynccontextmanager
-async def running(harness: Harness) -> AsyncIterator[Harness]:
-    """A bot on a fresh runtime, its jobs started once it is ready and stopped before it
-    closes (as `python -m netbot` does), until the first poll has run."""
-    runtime = harness.runtime = harness.new_runtime()
-    bot = create_bot(runtime, load_cogs=False)
-    bot.load_configured_cogs()
-    harness.engine = bot.get_cog("Alerts").engine
-    async with run_bot(bot, harness.fake, fail_on_command_error=False):
-        runtime.supervisor.start()
-        try:
-            await harness.polls(1)
-            yield harness
-        finally:
-            await runtime.supervisor.stop()
-    assert "netbot_errors_total{" not in harness.runtime.metrics.render().decode(), (
-        "a command crashed"
-    )
+async def running(alerts: Alerts) -> AsyncIterator[Alerts]:
+    """A new bot process on the same database and clock, until the first poll has run."""
+    async with alerts.world.running():
+        alerts.engine = alerts.world.cog("Alerts").engine
+        await alerts.polls(1)
+        yield alerts
 
 
 @pytest.fixture
-async def world(fake_discord: FakeDiscord, tmp_path: Path) -> AsyncIterator[Harness]:
-    channel = fake_discord.add_channel(fake_discord.guild, "disasters")
+async def kontur() -> AsyncIterator[FakeKontur]:
     async with FakeKontur() as kontur:
-        db = Database.open(f"sqlite:///{tmp_path / 'netbot.sqlite3'}")
-        harness = Harness(
-            fake_discord,
-            kontur,
-            ManualClock(START),
-            make_settings(fake_discord, kontur, db, channel),
-            channel,
-        )
-        yield harness
-        db.close()
+        yield kontur
+
+
+@pytest.fixture
+async def usgs() -> AsyncIterator[FakeUsgs]:
+    async with FakeUsgs() as usgs:
+        yield usgs
+
+
+@pytest.fixture
+async def world(
+    kontur: FakeKontur, fake_discord: FakeDiscord, world_factory: WorldFactory
+) -> Alerts:
+    return await alerts_world(fake_discord, world_factory, kontur)
+
+
+@pytest.fixture
+async def quake_world(
+    kontur: FakeKontur, usgs: FakeUsgs, fake_discord: FakeDiscord, world_factory: WorldFactory
+) -> Alerts:
+    """Alerts with USGS earthquakes too; Kontur has one old event."""
+    kontur.add_event(severe("00000000-0000-4000-8000-000000000001", 30))
+    usgs_config = {
+        "enabled": True,
+        "feed_url": usgs.url,
+        "min_magnitude": 6.0,
+        "min_alert": "orange",
+    }
+    return await alerts_world(fake_discord, world_factory, kontur, usgs=usgs_config)
 
 
 def severe(event_id: str, minutes_ago: float, **kw: Any) -> dict[str, Any]:
     return make_event(event_id, updated_at=START - dt.timedelta(minutes=minutes_ago), **kw)
 
 
-async def test_first_start_records_the_cursor_and_sends_nothing(world: Harness) -> None:
+async def test_first_start_records_the_cursor_and_sends_nothing(world: Alerts) -> None:
     world.kontur.add_event(severe("00000000-0000-4000-8000-000000000001", 30))
     world.kontur.add_event(severe("00000000-0000-4000-8000-000000000002", 10))
     async with running(world):
@@ -153,7 +150,7 @@ async def test_first_start_records_the_cursor_and_sends_nothing(world: Harness) 
         assert alert_state.load(world.runtime.database).cursors["kontur-public"] == cursor
 
 
-async def test_new_event_is_posted_as_an_embed_without_pings(world: Harness) -> None:
+async def test_new_event_is_posted_as_an_embed_without_pings(world: Alerts) -> None:
     world.kontur.add_event(severe("00000000-0000-4000-8000-000000000001", 30))
     async with running(world):
         long_name = "@everyone Orange flood alert " + "x" * 300
@@ -185,7 +182,7 @@ async def test_new_event_is_posted_as_an_embed_without_pings(world: Harness) -> 
     assert world.engine.today.notified == 1
 
 
-async def test_digest_at_the_configured_time_once(world: Harness) -> None:
+async def test_digest_at_the_configured_time_once(world: Alerts) -> None:
     await world.clock.set(dt.datetime(2025, 3, 15, 17, 58, tzinfo=dt.UTC))
     world.kontur.add_event(
         severe("00000000-0000-4000-8000-000000000001", -60 * 24 + 120)
@@ -212,14 +209,14 @@ async def test_digest_at_the_configured_time_once(world: Harness) -> None:
     assert alert_state.load(world.runtime.database).last_digest_day == dt.date(2025, 3, 15)
 
 
-async def test_good_news_when_nothing_qualifies(world: Harness) -> None:
+async def test_good_news_when_nothing_qualifies(world: Alerts) -> None:
     await world.clock.set(dt.datetime(2025, 3, 16, 18, 0, tzinfo=dt.UTC))
     async with running(world):
         [post] = world.posts()
     assert post.content == "Good news! No extreme or severe events happened for 03/16/2025"
 
 
-async def test_restart_in_the_middle_of_a_day_neither_repeats_nor_misses(world: Harness) -> None:
+async def test_restart_in_the_middle_of_a_day_neither_repeats_nor_misses(world: Alerts) -> None:
     first = "00000000-0000-4000-8000-0000000000a1"
     second = "00000000-0000-4000-8000-0000000000a2"
     world.kontur.add_event(severe("00000000-0000-4000-8000-000000000001", 30))
@@ -237,7 +234,7 @@ async def test_restart_in_the_middle_of_a_day_neither_repeats_nor_misses(world: 
 
 
 async def test_failures_keep_the_loop_running_log_once_and_show_in_health(
-    world: Harness, caplog: pytest.LogCaptureFixture
+    world: Alerts, caplog: pytest.LogCaptureFixture
 ) -> None:
     world.kontur.add_event(severe("00000000-0000-4000-8000-000000000001", 30))
     async with running(world):
@@ -248,15 +245,14 @@ async def test_failures_keep_the_loop_running_log_once_and_show_in_health(
         kontur = world.runtime.health.snapshot(True)["backends"]["kontur"]
         assert kontur["failing"] is True and kontur["consecutive_failures"] == 3
         assert len([r for r in caplog.records if "kontur is failing" in r.getMessage()]) == 1
-        world.kontur.fail_next(500, times=0)
-        world.kontur._faults["api"].clear()
+        world.kontur.clear_faults("api")
         world.kontur.add_event(severe("00000000-0000-4000-8000-0000000000b1", -1))
         await world.next_poll()
         assert world.runtime.health.snapshot(True)["backends"]["kontur"]["failing"] is False
     assert len(world.posts()) == 1
 
 
-async def test_status_and_test_commands(world: Harness) -> None:
+async def test_status_and_test_commands(world: Alerts) -> None:
     world.kontur.add_event(severe("00000000-0000-4000-8000-000000000001", 30))
     async with running(world):
         status = await (await world.fake.slash("alerts status")).message()
@@ -289,55 +285,36 @@ def kontur_quake(quake_time: dt.datetime) -> dict[str, Any]:
     return quake
 
 
-@asynccontextmanager
-async def usgs_world(fake: FakeDiscord, tmp_path: Path) -> AsyncIterator[tuple[Harness, FakeUsgs]]:
-    channel = fake.add_channel(fake.guild, "disasters")
-    async with FakeKontur() as kontur, FakeUsgs() as usgs:
-        kontur.add_event(severe("00000000-0000-4000-8000-000000000001", 30))
-        db = Database.open(f"sqlite:///{tmp_path / 'netbot.sqlite3'}")
-        usgs_config = {
-            "enabled": True,
-            "feed_url": usgs.url,
-            "min_magnitude": 6.0,
-            "min_alert": "orange",
-        }
-        settings = make_settings(fake, kontur, db, channel, usgs=usgs_config)
-        yield Harness(fake, kontur, ManualClock(START), settings, channel), usgs
-        db.close()
-
-
 async def test_usgs_first_then_kontur_quake_not_repeated_even_after_restart(
-    fake_discord: FakeDiscord, tmp_path: Path
+    quake_world: Alerts, usgs: FakeUsgs
 ) -> None:
+    world = quake_world
     quake_time = START - dt.timedelta(minutes=3)
-    async with usgs_world(fake_discord, tmp_path) as (world, usgs):
-        usgs.set_features([usgs_feature("us7000abcd", quake_time, 6.8, "orange", -0.93, 119.84)])
-        async with running(world):
-            [post] = world.posts()  # USGS, on the first poll, minutes before Kontur
-        world.kontur.add_event(kontur_quake(quake_time))  # Kontur's arrives while the bot restarts
-        async with running(world):
-            await world.next_poll()
+    usgs.set_features([usgs_feature("us7000abcd", quake_time, 6.8, "orange", -0.93, 119.84)])
+    async with running(world):
+        [post] = world.posts()  # USGS, on the first poll, minutes before Kontur
+    world.kontur.add_event(kontur_quake(quake_time))  # Kontur's arrives while the bot restarts
+    async with running(world):
+        await world.next_poll()
     assert world.posts() == [post]
     assert post.embeds[0]["title"].startswith("M 6.8 - ") and "USGS" in post.embeds[0]["title"]
 
 
 async def test_kontur_first_then_usgs_quake_not_repeated(
-    fake_discord: FakeDiscord, tmp_path: Path
+    quake_world: Alerts, usgs: FakeUsgs
 ) -> None:
+    world = quake_world
     quake_time = START - dt.timedelta(minutes=3)
-    async with usgs_world(fake_discord, tmp_path) as (world, usgs):
-        usgs.set_features([])
-        async with running(world):
-            world.kontur.add_event(kontur_quake(quake_time))
-            await world.next_poll()
-            usgs.set_features(
-                [usgs_feature("us7000abcd", quake_time, 6.8, "orange", -0.93, 119.84)]
-            )
-            far = usgs_feature("us7000wxyz", quake_time, 7.2, "red", 35.0, 139.0)  # another quake
-            usgs.set_features(
-                [usgs_feature("us7000abcd", quake_time, 6.8, "orange", -0.93, 119.84), far]
-            )
-            await world.next_poll()
+    usgs.set_features([])
+    async with running(world):
+        world.kontur.add_event(kontur_quake(quake_time))
+        await world.next_poll()
+        usgs.set_features([usgs_feature("us7000abcd", quake_time, 6.8, "orange", -0.93, 119.84)])
+        far = usgs_feature("us7000wxyz", quake_time, 7.2, "red", 35.0, 139.0)  # another quake
+        usgs.set_features(
+            [usgs_feature("us7000abcd", quake_time, 6.8, "orange", -0.93, 119.84), far]
+        )
+        await world.next_poll()
     titles = [p.embeds[0]["title"] for p in world.posts()]
     assert len(titles) == 2
     assert titles[0].startswith("Synthetic earthquake")
@@ -360,12 +337,13 @@ def usgs_feature(
 
 
 async def test_an_internal_error_is_reported_once_and_the_loop_goes_on(
-    world: Harness, caplog: pytest.LogCaptureFixture
+    world: Alerts, caplog: pytest.LogCaptureFixture
 ) -> None:
     world.kontur.add_event(severe("00000000-0000-4000-8000-000000000001", 30))
     async with running(world):
         with world.runtime.database.engine.begin() as connection:
-            connection.exec_driver_sql("DROP TABLE state")  # every save now fails
+            for table in ("alert_cursors", "alert_notifications"):
+                connection.exec_driver_sql(f"DROP TABLE {table}")  # every save now fails
         world.kontur.add_event(severe("00000000-0000-4000-8000-0000000000c1", -1))
         with caplog.at_level(logging.ERROR, logger="netbot.alerts.engine"):
             await world.next_poll()
@@ -377,7 +355,7 @@ async def test_an_internal_error_is_reported_once_and_the_loop_goes_on(
     assert line.exc_info is not None  # the traceback is in the log, under the error id
 
 
-async def test_a_post_failing_mid_poll_loses_and_repeats_nothing(world: Harness) -> None:
+async def test_a_post_failing_mid_poll_loses_and_repeats_nothing(world: Alerts) -> None:
     world.kontur.add_event(severe("00000000-0000-4000-8000-000000000001", 30))
     async with running(world):
         for suffix, seconds in (("f1", 1), ("f2", 2), ("f3", 3)):
@@ -397,12 +375,12 @@ async def test_a_post_failing_mid_poll_loses_and_repeats_nothing(world: Harness)
 # -- Trust (issue 7): feed content is data, never control ---------------------------------------
 
 
-def urls(world: Harness) -> list[str]:
+def urls(world: Alerts) -> list[str]:
     """The last two characters of each alert's event id, oldest first."""
     return [p.embeds[0]["url"][-2:] for p in world.posts()]
 
 
-async def test_feed_text_cannot_form_markdown_in_alerts_or_the_digest(world: Harness) -> None:
+async def test_feed_text_cannot_form_markdown_in_alerts_or_the_digest(world: Alerts) -> None:
     evil_name = "Flood](https://evil.example) [**Click**"
     await world.clock.set(dt.datetime(2025, 3, 15, 17, 59, tzinfo=dt.UTC))
     world.kontur.add_event(severe("00000000-0000-4000-8000-000000000001", -60 * 24))
@@ -459,7 +437,7 @@ def malformed_events() -> list[dict[str, Any]]:
 
 
 async def test_malformed_events_are_skipped_and_the_next_posted_across_a_restart(
-    world: Harness, caplog: pytest.LogCaptureFixture
+    world: Alerts, caplog: pytest.LogCaptureFixture
 ) -> None:
     world.kontur.add_event(severe("00000000-0000-4000-8000-000000000001", 30))
     async with running(world):
@@ -483,7 +461,7 @@ async def test_malformed_events_are_skipped_and_the_next_posted_across_a_restart
 
 
 async def test_a_post_discord_refuses_is_skipped_and_the_next_posted(
-    world: Harness, caplog: pytest.LogCaptureFixture
+    world: Alerts, caplog: pytest.LogCaptureFixture
 ) -> None:
     world.kontur.add_event(severe("00000000-0000-4000-8000-000000000001", 30))
     async with running(world):
@@ -503,7 +481,7 @@ async def test_a_post_discord_refuses_is_skipped_and_the_next_posted(
 
 
 async def test_a_missing_permission_is_logged_once_naming_it_and_nothing_is_lost(
-    world: Harness, caplog: pytest.LogCaptureFixture
+    world: Alerts, caplog: pytest.LogCaptureFixture
 ) -> None:
     world.kontur.add_event(severe("00000000-0000-4000-8000-000000000001", 30))
     async with running(world):
@@ -522,7 +500,7 @@ async def test_a_missing_permission_is_logged_once_naming_it_and_nothing_is_lost
 
 
 async def test_a_far_future_event_neither_silences_the_feed_nor_stops_polling(
-    world: Harness, caplog: pytest.LogCaptureFixture
+    world: Alerts, caplog: pytest.LogCaptureFixture
 ) -> None:
     world.kontur.add_event(severe("00000000-0000-4000-8000-000000000001", 30))
     async with running(world):
@@ -551,7 +529,7 @@ async def test_a_far_future_event_neither_silences_the_feed_nor_stops_polling(
     ] == START + dt.timedelta(minutes=3)
 
 
-async def test_the_first_start_ignores_a_far_future_event(world: Harness) -> None:
+async def test_the_first_start_ignores_a_far_future_event(world: Alerts) -> None:
     world.kontur.add_event(severe("00000000-0000-4000-8000-000000000001", 30))
     world.kontur.add_event(
         make_event("00000000-0000-4000-8000-0000000000z1", updated_at="9999-12-31T23:59:59.999Z")
@@ -561,24 +539,24 @@ async def test_the_first_start_ignores_a_far_future_event(world: Harness) -> Non
 
 
 async def test_a_failed_save_leaves_memory_as_saved_and_repeats_no_post(
-    world: Harness, monkeypatch: pytest.MonkeyPatch
+    world: Alerts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world.kontur.add_event(severe("00000000-0000-4000-8000-000000000001", 30))
     async with running(world):
-        saved = world.engine.state
+        saved = copy.deepcopy(world.engine.state)
         database = world.runtime.database
-        real_set_state = database.set_state
+        real_save = alert_state.save
 
         def unavailable(*args: Any) -> None:
             raise OSError("database is down")
 
-        monkeypatch.setattr(database, "set_state", unavailable)
+        monkeypatch.setattr(alert_state, "save", unavailable)
         world.kontur.add_event(severe("00000000-0000-4000-8000-0000000000s1", -0.5))
         await world.next_poll()  # posted, but the save fails
         assert urls(world) == ["s1"]
         assert world.engine.state == saved == alert_state.load(database)
         await world.next_poll()  # still down: nothing is posted again
-        monkeypatch.setattr(database, "set_state", real_set_state)
+        monkeypatch.setattr(alert_state, "save", real_save)
         await world.next_poll()
         assert "00000000-0000-4000-8000-0000000000s1" in world.engine.state.last_notified
     assert urls(world) == ["s1"]
@@ -593,21 +571,21 @@ def usgs_quake_with_ids(preferred: str) -> dict[str, Any]:
 
 
 async def test_usgs_quake_announced_once_when_its_preferred_id_changes(
-    fake_discord: FakeDiscord, tmp_path: Path
+    quake_world: Alerts, usgs: FakeUsgs
 ) -> None:
-    async with usgs_world(fake_discord, tmp_path) as (world, usgs):
-        usgs.set_features([usgs_quake_with_ids("us7000aq3e")])
-        async with running(world):
-            usgs.set_features([usgs_quake_with_ids("at00qdlek0")])
-            await world.next_poll()
-        usgs.set_features([usgs_quake_with_ids("pt20199000")])
-        async with running(world):  # the saved state knows every id too
-            pass
+    world = quake_world
+    usgs.set_features([usgs_quake_with_ids("us7000aq3e")])
+    async with running(world):
+        usgs.set_features([usgs_quake_with_ids("at00qdlek0")])
+        await world.next_poll()
+    usgs.set_features([usgs_quake_with_ids("pt20199000")])
+    async with running(world):  # the saved state knows every id too
+        pass
     assert len(world.posts()) == 1
 
 
 async def test_a_page_without_episodes_is_one_warning_not_silent_skips(
-    world: Harness, caplog: pytest.LogCaptureFixture
+    world: Alerts, caplog: pytest.LogCaptureFixture
 ) -> None:
     world.kontur.add_event(severe("00000000-0000-4000-8000-000000000001", 30))
     async with running(world):

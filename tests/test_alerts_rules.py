@@ -8,6 +8,7 @@ import pytest
 
 from fakes.alert_events import NOW, event
 from netbot.alerts.config import AlertsConfig
+from netbot.alerts.replay import from_fixture
 from netbot.alerts.rules import (
     KEEP_NOTIFIED_DAYS,
     AlertState,
@@ -19,7 +20,6 @@ from netbot.alerts.rules import (
     poll,
     skip_reason,
 )
-from netbot.alerts.state import from_fixture, from_json, to_json
 
 FEED = "kontur-public"
 RULES = Rules.from_config(AlertsConfig())
@@ -534,48 +534,7 @@ def test_several_name_prefixes():
     assert reason(event(name="Testing x"), rules=rules) is None
 
 
-# state JSON
-
-
-def full_state() -> AlertState:
-    return AlertState(
-        cursors={
-            FEED: dt.datetime(2025, 3, 14, 11, 58, 41, 512000, tzinfo=dt.UTC),
-            "wildfires": dt.datetime(2025, 3, 14, 10, 0, tzinfo=dt.UTC),
-        },
-        last_notified={
-            "e1": dt.datetime(2025, 3, 14, 6, 15, 40, tzinfo=dt.UTC),
-            "e2": dt.datetime(2025, 3, 13, 8, 5, 0, 250000, tzinfo=dt.UTC),
-        },
-        notification_days=frozenset({dt.date(2025, 3, 13), dt.date(2025, 3, 14)}),
-        last_digest_day=dt.date(2025, 3, 12),
-    )
-
-
-def test_state_json_round_trip_preserves_everything():
-    state = full_state()
-    assert from_json(to_json(state)) == state
-
-
-def test_state_json_round_trip_of_the_empty_state():
-    assert from_json(to_json(AlertState())) == AlertState()
-
-
-def test_state_json_is_plain_json():
-    import json
-
-    data = to_json(full_state())
-    assert json.loads(json.dumps(data)) == data
-    assert data["cursors"][FEED] == "2025-03-14T11:58:41.512Z"
-    assert data["notification_days"] == ["2025-03-13", "2025-03-14"]
-    assert data["last_digest_day"] == "2025-03-12"
-
-
-def test_state_json_round_trip_keeps_microsecond_cursors():
-    # A cursor truncated to milliseconds on save moves backwards on restart, so an event
-    # updated within that millisecond would be processed again.
-    state = AlertState(cursors={FEED: dt.datetime(2025, 3, 14, 11, 0, 0, 123456, tzinfo=dt.UTC)})
-    assert from_json(to_json(state)) == state
+# the fixtures' state file
 
 
 def test_state_from_fixture_key_names():

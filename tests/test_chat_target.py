@@ -7,34 +7,26 @@ and refusals come back as `Rejected` (content) or `Refused` naming the permissio
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
-from fakes.discord import FakeDiscord, run_bot
-from netbot.capabilities import parse_config
+from fakes.discord import FakeDiscord
 from netbot.chat import Field, Link, Mentions, Own, Post, PostRef, Rejected
 from netbot.chat.markdown import render, render_listing
-from netbot.core.db import Database
 from netbot.core.errors import BackendError, Refused
-from netbot.core.runtime import Runtime
-from netbot.core.secrets import Secrets
 from netbot.discord_bot import DiscordTarget, NetBot, create_bot
+from tests.plugins.world import WorldFactory
 
 EVIL = "[Reset](https://evil.example) @everyone **x**"
 SAFE = r"\[Reset\]\(https://evil.example\) @" "\u200beveryone \\*\\*x\\*\\*"
 
 
 @pytest.fixture
-async def bot(tmp_path: Path, fake_discord: FakeDiscord) -> AsyncIterator[NetBot]:
-    config = parse_config({"guilds": [int(fake_discord.guild["id"])], "cogs": {"tickets": False}})
-    secrets = Secrets(discord_api_base_url=fake_discord.api_base_url)
-    database = Database.open(f"sqlite:///{tmp_path / 'netbot.sqlite3'}")
-    bot = create_bot(Runtime(config=config, secrets=secrets, database=database), load_cogs=False)
-    async with run_bot(bot, fake_discord):
-        yield bot
-    database.close()
+async def bot(world_factory: WorldFactory) -> NetBot:
+    """The bot without cogs, running: the target is all these tests use."""
+    world = await world_factory(
+        config={"cogs": {"tickets": False}}, start=False, fail_on_command_error=True
+    )
+    return await world.start(create_bot(world.runtime, load_cogs=False))
 
 
 def target_in(bot: NetBot, fake: FakeDiscord) -> tuple[DiscordTarget, dict]:

@@ -7,7 +7,6 @@ driven through the real py-cord client, then netbot's answer when Discord refuse
 
 import asyncio
 import re
-from pathlib import Path
 
 import discord
 import pytest
@@ -15,10 +14,12 @@ import pytest
 from fakes.discord import FakeDiscord, run_bot
 from fakes.discord import permissions as perms
 from fakes.discord.server import duplicate_custom_id
+from fakes.redmine_proxy import RedmineProxy
 from netbot.tickets import threads
-from tests.plugins.redmine_server import RedmineServer
 from tests.test_fake_discord import make_bot
-from tests.test_tickets_bot import proxied_bot
+from tests.test_tickets_bot import TicketBot, tickets_ready
+from tests.test_tickets_bot import proxy as proxy  # the shared fixtures
+from tests.test_tickets_bot import ticket_bot as ticket_bot
 
 
 def text_channel(bot: discord.Bot, fake: FakeDiscord) -> discord.TextChannel:
@@ -174,31 +175,33 @@ def test_duplicate_custom_ids_in_a_modal_are_found_under_data() -> None:
 # ---------------------------------------------------------------------- netbot's answer
 @pytest.mark.redmine
 async def test_a_thread_that_cannot_be_deleted_names_manage_threads(
-    fake_discord: FakeDiscord, redmine: RedmineServer, tmp_path: Path
+    proxy: RedmineProxy, ticket_bot: TicketBot
 ) -> None:
     """Redmine refuses the thread field, so netbot deletes the new thread; without Manage
     Threads the user is told which permission to grant (not "something went wrong")."""
-    fake_discord.deny_bot("manage_threads")
-    async with proxied_bot(fake_discord, redmine, tmp_path) as (proxy, runtime):
-        proxy.fail(403, method="PUT")
-        reply = await (await fake_discord.slash("ticket thread", {"ticket": 2})).message(within=10)
-        assert threads.thread_for_ticket(runtime.database, 2) is None
+    world = await ticket_bot(proxy.url, start=False)
+    world.fake.deny_bot("manage_threads")
+    await tickets_ready(world)
+    proxy.fail(403, method="PUT")
+    reply = await world.command("ticket thread", ticket=2, within=10)
+    assert threads.thread_for_ticket(world.database, 2) is None
     assert reply.ephemeral
     assert "I need the Manage Threads permission in this channel" in reply.content
     assert re.search(r"\(error id [0-9a-f]+\)$", reply.content)
-    assert fake_discord.denied == ["manage_threads"]
+    assert world.fake.denied == ["manage_threads"]
 
 
 @pytest.mark.redmine
 async def test_a_thread_that_cannot_be_created_names_create_public_threads(
-    fake_discord: FakeDiscord, redmine: RedmineServer, tmp_path: Path
+    proxy: RedmineProxy, ticket_bot: TicketBot
 ) -> None:
-    fake_discord.deny_bot("create_public_threads")
-    async with proxied_bot(fake_discord, redmine, tmp_path) as (_, runtime):
-        reply = await (await fake_discord.slash("ticket thread", {"ticket": 2})).message(within=10)
-        assert threads.thread_for_ticket(runtime.database, 2) is None
+    world = await ticket_bot(proxy.url, start=False)
+    world.fake.deny_bot("create_public_threads")
+    await tickets_ready(world)
+    reply = await world.command("ticket thread", ticket=2, within=10)
+    assert threads.thread_for_ticket(world.database, 2) is None
     assert reply.ephemeral
     assert reply.content.startswith(
         "I can't open a thread here: I need the Create Public Threads permission in this channel."
     )
-    assert not [c for c in fake_discord.channels.values() if "thread_metadata" in c]
+    assert not [c for c in world.fake.channels.values() if "thread_metadata" in c]

@@ -184,7 +184,7 @@ async def test_token_obtained_once_and_reused(fake: FakeKontur, make_client) -> 
     for _ in range(3):
         await client.fetch_since(FEED, None)
     await client.latest_update(FEED)
-    assert [r.grant_type for r in fake.token_requests()] == ["password"]
+    assert [r.form["grant_type"] for r in fake.token_requests()] == ["password"]
     assert [r.status for r in fake.api_requests()] == [200] * 4
 
 
@@ -199,7 +199,7 @@ async def test_token_refreshed_before_expiry(fake: FakeKontur, make_client) -> N
     await client.fetch_since(FEED, None)
     clock.now += fake.refresh_expires_in  # refresh token expired too: password again
     await client.fetch_since(FEED, None)
-    assert [r.grant_type for r in fake.token_requests()] == [
+    assert [r.form["grant_type"] for r in fake.token_requests()] == [
         "password",
         "refresh_token",
         "password",
@@ -214,7 +214,7 @@ async def test_refused_refresh_falls_back_to_password(fake: FakeKontur, make_cli
     fake.expire_tokens(refresh_too=True)  # e.g. the Keycloak session was ended
     clock.now += fake.expires_in
     await client.fetch_since(FEED, None)
-    grants = [(r.grant_type, r.status) for r in fake.token_requests()]
+    grants = [(r.form["grant_type"], r.status) for r in fake.token_requests()]
     assert grants == [("password", 200), ("refresh_token", 401), ("password", 200)]
 
 
@@ -274,7 +274,7 @@ async def test_500_then_200_is_retried(fake: FakeKontur, make_client) -> None:
 
 
 async def test_429_and_token_endpoint_503_are_retried(fake: FakeKontur, make_client) -> None:
-    fake.fail_next(503, endpoint="token")
+    fake.fail_next(503, route="token")
     fake.fail_next(429)
     assert (await make_client().fetch_since(FEED, None)).events == []
     assert [r.status for r in fake.token_requests()] == [503, 200]
@@ -400,7 +400,7 @@ async def test_secrets_never_logged_nor_in_errors(fake: FakeKontur, make_client,
     await attempt(lambda: fake.fail_next(500, times=3))
     await attempt(lambda: fake.delay_next(30, times=3))
     await attempt(fake.malformed_next)
-    await attempt(lambda: (fake.expire_tokens(), fake.fail_next(401, endpoint="token")))
+    await attempt(lambda: (fake.expire_tokens(), fake.fail_next(401, route="token")))
     wrong = make_client(password=Secret(PASSWORD + "-wrong"))
     try:
         await wrong.latest_update(FEED)

@@ -14,8 +14,8 @@ from netbot.tickets.catalog import (
     CHOICE_NAME_LIMIT,
     CHOICES_LIMIT,
     Catalog,
+    TicketRow,
     clip,
-    ticket_entry,
 )
 from netbot.tickets.records import Named, Person
 from tests.plugins.redmine_server import RedmineServer
@@ -47,7 +47,7 @@ def filled(
 ) -> Catalog:
     """A Catalog whose collections are filled by hand (newest ticket first, as refresh does)."""
     catalog = Catalog(offline(), "ops")
-    catalog._tickets = [ticket_entry(i, s) for i, s in tickets]
+    catalog.load_tickets(TicketRow(i, s) for i, s in tickets)
     catalog._users = {login.lower(): Person(i, login, name) for i, login, name in users}
     catalog._groups = {name.lower(): Person(i, name, name, is_group=True) for i, name in groups}
     if enumerations:

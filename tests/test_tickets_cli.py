@@ -8,8 +8,10 @@ checked with python-redmine and the admin key, never through the CLI under test.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -368,8 +370,10 @@ def test_redmine_down_failing_or_slow_exits_1_with_a_clear_line(
         assert time.monotonic() - started < 2.4
         assert proxy.forwarded_writes() == []
 
-        proxy.down()
-        cli(n, url=proxy.url).refused("unreachable")
+        proxy.down()  # nothing listens at REDMINE_URL any more: a wrong URL, exit 2
+        stopped = cli(n, url=proxy.url)
+        assert stopped.code == 2
+        stopped.one_error_line(f"REDMINE_URL {proxy.url!r}", "connection refused")
 
 
 def test_a_list_imports_neither_pydantic_nor_yaml(redmine: RedmineServer, tmp_path: Path) -> None:
@@ -384,3 +388,101 @@ def test_a_list_imports_neither_pydantic_nor_yaml(redmine: RedmineServer, tmp_pa
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=30)  # fmt: skip
     assert done.stdout.splitlines()[-1] == "0 False False", done.stderr
+
+
+# ---------------------------------------------------------------- a wrong REDMINE_URL, a wrong Python
+@pytest.mark.parametrize(
+    "url, shown, cause",
+    [
+        ("alice:s3cret@redmine.example.org/x", "'redmine.example.org/x'", "http:// or https://"),
+        ("ftp://alice:s3cret@redmine.example.org/", "'ftp://redmine.example.org", "http://"),
+        ("http:///redmine", "'http:///redmine'", "no host name"),
+        ("http://redmine.example.org:99999/", "'http://redmine.example.org:99999", "port"),
+        ("http://alice:s3cret@redmine.example.org/my redmine", "example.org/my redmine'", "space"),
+    ],
+)
+def test_a_malformed_url_is_a_configuration_error(
+    tmp_path: Path, url: str, shown: str, cause: str
+) -> None:
+    result = run_cli("1", cwd=tmp_path, env={"REDMINE_URL": url, "REDMINE_TOKEN": "k" * 40})
+    assert result.code == 2 and result.out == ""
+    result.one_error_line("REDMINE_URL", shown, cause)
+    assert "s3cret" not in result.err and "alice" not in result.err
+
+
+def closed_port() -> int:
+    """A loopback port where nothing listens (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_nothing_listening_at_the_url_is_a_configuration_error(tmp_path: Path) -> None:
+    port = closed_port()
+    url = f"http://alice:s3cret@127.0.0.1:{port}/redmine"
+    result = run_cli("1", cwd=tmp_path, env={"REDMINE_URL": url, "REDMINE_TOKEN": "k" * 40})
+    assert result.code == 2 and result.out == ""
+    result.one_error_line(f"'http://127.0.0.1:{port}/redmine'", "connection refused")
+    assert "s3cret" not in result.err
+
+
+def test_a_name_that_does_not_resolve_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process (no DNS query may leave a test): the resolver's failure is the cause."""
+    import tickets
+
+    def no_such_name(host: Any, *args: Any, **kwargs: Any) -> Any:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
+    assert tickets.unreachable("https://redmine.invalid/", 1.0) == (
+        "cannot resolve the host name 'redmine.invalid' (Name or service not known)"
+    )
+
+
+def test_a_url_that_is_not_redmines_api_says_so(cli: Any, redmine: RedmineServer) -> None:
+    """A wrong path answers 404 to every list: named as a REDMINE_URL problem, in English."""
+    for args, what in (
+        (["1", "assign", "bob"], "the user list"),
+        (["1", "status", "New"], "the status lists"),
+    ):
+        result = cli(*args, url=f"{redmine.url}/not-redmine")
+        result.refused(f"Redmine answered 'not found' for {what}", "check REDMINE_URL")
+
+
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+
+
+def _lacks_the_packages(python: Path) -> bool:
+    if not python.is_file():
+        return False
+    probe = subprocess.run([str(python), "-c", "import dotenv"], capture_output=True, check=False)
+    return probe.returncode != 0
+
+
+@pytest.mark.skipif(
+    not _lacks_the_packages(SYSTEM_PYTHON), reason="no system Python without netbot's packages"
+)
+def test_outside_the_virtual_environment_one_line_says_what_to_do(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "REDMINE_URL": "http://127.0.0.1:9/",
+           "REDMINE_TOKEN": "k" * 40}  # fmt: skip
+    done = subprocess.run(
+        [str(SYSTEM_PYTHON), str(CLI), "1"], cwd=tmp_path, env=env, capture_output=True,
+        text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2 and done.stdout == ""
+    result = Run(done.returncode, done.stdout, done.stderr)
+    result.one_error_line("missing package", ".venv/bin/python tickets.py", "pip install -r")
+
+
+def test_an_old_python_is_told_in_one_line() -> None:
+    import tickets
+
+    assert tickets.python_problem((3, 11, 0)) is None
+    assert tickets.python_problem((3, 13, 1)) is None
+    line = tickets.python_problem((3, 9, 18))
+    assert line is not None and "\n" not in line
+    assert line.startswith("tickets.py: needs Python 3.11 or newer, this is Python 3.9.18; ")
+    assert "python3.11 -m venv .venv" in line
+    # The check runs before anything else, so the whole file must parse on old Pythons.
+    ast.parse(CLI.read_text(encoding="utf-8"), feature_version=(3, 6))

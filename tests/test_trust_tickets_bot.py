@@ -11,9 +11,6 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,12 +18,13 @@ from sqlalchemy import event
 
 from fakes.discord import FakeDiscord, FakeMessage
 from netbot import identity as links
-from netbot.core.db import Database
-from netbot.core.runtime import Runtime
 from netbot.tickets import threads
 from tests.plugins.redmine_server import RedmineServer
-from tests.test_tickets_bot import World, answer, make_runtime, serving
-from tests.test_tickets_bot import world as world  # the shared fixture
+from tests.plugins.world import BotWorld
+from tests.test_tickets_bot import Seed, TicketBot
+from tests.test_tickets_bot import seed as seed  # the shared fixtures
+from tests.test_tickets_bot import ticket_bot as ticket_bot
+from tests.test_tickets_bot import world as world
 
 EVIL = "[Reset your password](http://evil.example) @everyone <@&1> **now**"
 
@@ -39,112 +37,91 @@ def button(message: FakeMessage, label: str) -> str:
 
 
 # ------------------------------------------------------------------ 1. link approval
-async def test_approval_is_bound_to_the_login_shown(world: World) -> None:
-    fake, stranger = world.fake, world.stranger
-    await answer(world, "ticket link", {"login": "carol"}, user=stranger)
+async def test_approval_is_bound_to_the_login_shown(world: BotWorld, seed: Seed) -> None:
+    fake, stranger = world.fake, seed.stranger
+    await world.command("ticket link", login="carol", by=stranger)
     shown = await fake.wait_for_message(fake.channel, lambda m: "`carol`" in m.content)
-    await answer(world, "ticket link", {"login": "bob"}, user=stranger)
+    await world.command("ticket link", login="bob", by=stranger)
     switched = await fake.wait_for_message(fake.channel, lambda m: "`bob`" in m.content)
 
-    stale = await fake.click(shown, button(shown, "Approve"), user=world.boss)
+    stale = await fake.click(shown, button(shown, "Approve"), user=seed.boss)
     refused = await stale.followup()
     assert refused.ephemeral
     assert refused.content.startswith("That link request changed")
-    assert links.approved_login(world.runtime.database, int(stranger["id"])) is None
+    assert links.approved_login(world.database, int(stranger["id"])) is None
 
     ids = list(switched.buttons)
     assert all(len(cid) <= 100 for cid in ids)
-    await fake.click(switched, button(switched, "Approve"), user=world.boss)
+    await world.press(switched, "Approve", by=seed.boss)
     await fake.wait_until(
         lambda: "may now act as Redmine user `bob`" in switched.content, "approval"
     )
-    assert links.approved_login(world.runtime.database, int(stranger["id"])) == "bob"
+    assert links.approved_login(world.database, int(stranger["id"])) == "bob"
     assert "`carol`" in shown.content and shown.buttons  # the stale request is still undecided
 
 
-async def test_administrator_logins_are_never_offered_for_approval(world: World) -> None:
-    fake, stranger = world.fake, world.stranger
+async def test_administrator_logins_are_never_offered_for_approval(
+    world: BotWorld, seed: Seed
+) -> None:
+    fake, stranger = world.fake, seed.stranger
 
     def public() -> int:
         return sum(1 for m in fake.messages_in(fake.channel) if not m.ephemeral)
 
     posted = public()
-    told = await answer(world, "ticket link", {"login": "admin"}, user=stranger)
+    told = await world.command("ticket link", login="admin", by=stranger)
     assert told.ephemeral
     assert "administrator" in told.content and "admin links it directly" in told.content
     assert public() == posted  # no request with buttons
-    assert links.get_link(world.runtime.database, int(stranger["id"])) is None
+    assert links.get_link(world.database, int(stranger["id"])) is None
 
-    direct = await answer(
-        world, "ticket link", {"login": "admin", "member": stranger}, user=world.boss
-    )
+    direct = await world.command("ticket link", login="admin", member=stranger, by=seed.boss)
     assert direct.content.startswith("Linked ")
-    assert links.approved_login(world.runtime.database, int(stranger["id"])) == "admin"
+    assert links.approved_login(world.database, int(stranger["id"])) == "admin"
 
 
 # ------------------------------------------------------------------ 2. Markdown injection
-async def test_subjects_and_names_from_outside_are_shown_as_text(world: World) -> None:
-    opener = await world.fake.slash("ticket new", {}, channel=world.team_channel)
+async def test_subjects_and_names_from_outside_are_shown_as_text(
+    world: BotWorld, seed: Seed
+) -> None:
+    opener = await world.fake.slash("ticket new", {}, channel=seed.team_channel)
     await opener.response()
     marker = uuid.uuid4().hex[:8]
-    submitted = await world.fake.submit_modal(opener, {"subject": f"{EVIL} {marker}"})
-    await submitted.message(within=20)
-    announced = await world.fake.wait_for_message(world.team_channel, lambda m: marker in m.content)
+    await world.submit_modal(opener, {"subject": f"{EVIL} {marker}"})
+    announced = await world.fake.wait_for_message(seed.team_channel, lambda m: marker in m.content)
     body = announced.content.split(")", 1)[1]  # after the bot's own [#N](url) link
     assert "[Reset your password](" not in body
     assert r"\[Reset your password\]\(http://evil.example\)" in body
     assert "@everyone" not in body and "<@&1>" not in body and "**now**" not in body
     ticket = int(re.search(r"\[#(\d+)\]", announced.content).group(1))
 
-    world.redmine.issue.update(ticket, notes=f"see {EVIL}")
-    shown = (await answer(world, "ticket show", {"ticket": ticket})).embeds[0]
+    seed.redmine.issue.update(ticket, notes=f"see {EVIL}")
+    shown = (await world.command("ticket show", ticket=ticket)).embeds[0]
     assert shown["title"].startswith(f"#{ticket} \\[Reset your password\\]")
     note = next(f for f in shown["fields"] if f["value"].startswith("see "))
     assert note["value"].startswith(r"see \[Reset your password\]\(http://evil.example\)")
 
-    found = await answer(world, "ticket search", {"term": marker})
+    found = await world.command("ticket search", term=marker)
     assert r"\[Reset your password\]" in found.embeds[0]["description"]
     assert "[Reset your password](" not in found.embeds[0]["description"]
-    changed = await answer(
-        world, "ticket set", {"ticket": ticket, "field": "priority", "value": "High"}
-    )
+    changed = await world.command("ticket set", ticket=ticket, field="priority", value="High")
     assert "[Reset your password](" not in changed.content
     assert "@everyone" not in changed.content
 
 
 # ------------------------------------------------------------------ 3. credentials
-@asynccontextmanager
-async def bot_at(
-    fake: FakeDiscord, redmine_url: str, key: str, tmp_path: Path, **tickets: Any
-) -> AsyncIterator[Runtime]:
-    """The bot configured with `redmine_url`; the Discord user is linked to alice."""
-    db = Database.open(f"sqlite:///{tmp_path / 'netbot.sqlite3'}")
-    links.set_link(db, int(fake.user["id"]), "alice", 1)
-    runtime = make_runtime(fake, redmine_url, key, db, tickets=tickets)
-    async with serving(runtime, fake) as bot:
-        await asyncio.wait_for(bot.get_cog("Tickets").ready.wait(), 30)
-        yield runtime
-    db.close()
-
-
 def with_credentials(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://netbot:s3cret-pass@{parts.netloc}{parts.path}"
 
 
 async def test_links_in_discord_never_carry_credentials(
-    fake_discord: FakeDiscord, redmine: RedmineServer, tmp_path: Path
+    ticket_bot: TicketBot, redmine: RedmineServer
 ) -> None:
-    async with bot_at(fake_discord, with_credentials(redmine.url), redmine.admin_key, tmp_path):
-        shown = await (await fake_discord.slash("ticket show", {"ticket": 1})).message(within=20)
-        listed = await (await fake_discord.slash("ticket search", {"term": "disk"})).message(
-            within=20
-        )
-        changed = await (
-            await fake_discord.slash(
-                "ticket set", {"ticket": 2, "field": "priority", "value": "Low"}
-            )
-        ).message(within=20)
+    world = await ticket_bot(with_credentials(redmine.url))
+    shown = await world.command("ticket show", ticket=1)
+    listed = await world.command("ticket search", term="disk")
+    changed = await world.command("ticket set", ticket=2, field="priority", value="Low")
     assert shown.embeds[0]["url"] == f"{redmine.url}/issues/1"
     assert f"]({redmine.url}/issues/1)" in listed.embeds[0]["description"]
     assert f"]({redmine.url}/issues/2)" in changed.content
@@ -153,13 +130,12 @@ async def test_links_in_discord_never_carry_credentials(
 
 
 async def test_public_url_setting_is_used_for_links(
-    fake_discord: FakeDiscord, redmine: RedmineServer, tmp_path: Path
+    ticket_bot: TicketBot, redmine: RedmineServer
 ) -> None:
-    async with bot_at(
-        fake_discord, with_credentials(redmine.url), redmine.admin_key, tmp_path,
-        public_url="https://tickets.example.org",
-    ):  # fmt: skip
-        shown = await (await fake_discord.slash("ticket show", {"ticket": 1})).message(within=20)
+    world = await ticket_bot(
+        with_credentials(redmine.url), tickets={"public_url": "https://tickets.example.org"}
+    )
+    shown = await world.command("ticket show", ticket=1)
     assert shown.embeds[0]["url"] == "https://tickets.example.org/issues/1"
 
 
@@ -168,15 +144,15 @@ def thread_ids(fake: FakeDiscord) -> set[str]:
     return {cid for cid, c in fake.channels.items() if "thread_metadata" in c}
 
 
-async def test_archived_thread_is_reopened_not_duplicated(world: World) -> None:
+async def test_archived_thread_is_reopened_not_duplicated(world: BotWorld, seed: Seed) -> None:
     fake = world.fake
-    ticket = world.new_ticket()
-    first = await answer(world, "ticket thread", {"ticket": ticket})
+    ticket = seed.new_ticket()
+    first = await world.command("ticket thread", ticket=ticket)
     thread_id = re.search(r"<#(\d+)>", first.content).group(1)
     known = thread_ids(fake)
 
     # Discord archives an idle thread; py-cord drops archived threads from its cache.
-    bot = world.cog.bot
+    bot = world.cog("Tickets").bot
     updated = asyncio.ensure_future(
         bot.wait_for("raw_thread_update", check=lambda raw: raw.thread_id == int(thread_id))
     )
@@ -185,16 +161,18 @@ async def test_archived_thread_is_reopened_not_duplicated(world: World) -> None:
     await asyncio.wait_for(updated, 10)
     assert bot.get_channel(int(thread_id)) is None
 
-    again = await answer(world, "ticket thread", {"ticket": ticket})
+    again = await world.command("ticket thread", ticket=ticket)
     assert again.content.startswith(f"Ticket {ticket} already has a thread: <#{thread_id}>")
     assert thread_ids(fake) == known  # no second thread
     assert fake.channels[thread_id]["thread_metadata"]["archived"] is False
-    assert threads.thread_for_ticket(world.runtime.database, ticket) == int(thread_id)
+    assert threads.thread_for_ticket(world.database, ticket) == int(thread_id)
 
 
-async def test_thread_is_not_left_behind_when_the_database_refuses(world: World) -> None:
-    fake, db = world.fake, world.runtime.database
-    ticket = world.new_ticket()
+async def test_thread_is_not_left_behind_when_the_database_refuses(
+    world: BotWorld, seed: Seed
+) -> None:
+    fake, db = world.fake, world.database
+    ticket = seed.new_ticket()
     known = thread_ids(fake)
 
     def read_only(connection: Any, _record: Any) -> None:
@@ -203,46 +181,45 @@ async def test_thread_is_not_left_behind_when_the_database_refuses(world: World)
     event.listen(db.engine, "connect", read_only)
     db.engine.dispose()  # new connections: the database is now read-only
     try:
-        refused = await answer(world, "ticket thread", {"ticket": ticket})
+        refused = await world.command("ticket thread", ticket=ticket)
     finally:
         event.remove(db.engine, "connect", read_only)
         db.engine.dispose()
     assert refused.ephemeral
     assert refused.content.startswith("netbot's database did not save the thread")
     assert thread_ids(fake) == known
-    fields = {cf.name: cf.value for cf in world.redmine.issue.get(ticket).custom_fields}
+    fields = {cf.name: cf.value for cf in seed.redmine.issue.get(ticket).custom_fields}
     assert not fields["discord-thread"]
 
-    retried = await answer(world, "ticket thread", {"ticket": ticket})
+    retried = await world.command("ticket thread", ticket=ticket)
     assert retried.content.startswith(f"Thread for #{ticket}")
     assert len(thread_ids(fake) - known) == 1
 
 
 # ------------------------------------------------------------------ 12. pager keys
-async def test_search_pages_for_long_terms_with_colons(world: World) -> None:
+async def test_search_pages_for_long_terms_with_colons(world: BotWorld, seed: Seed) -> None:
     term = f"rack:{uuid.uuid4().hex}:" + "k" * 60
-    made = [world.new_ticket(f"{term} {n}") for n in range(3)]
-    first = await answer(world, "ticket search", {"term": term})
+    made = [seed.new_ticket(f"{term} {n}") for n in range(3)]
+    first = await world.command("ticket search", term=term)
     assert first.embeds[0]["footer"]["text"].startswith("Page 1 of 2")
     previous, following = button(first, "Previous"), button(first, "Next")
     assert previous != following and len(following) <= 100
 
-    click = await world.fake.click(first, following)
-    await click.response()
+    await world.press(first, "Next")
     await world.fake.wait_until(
         lambda: first.embeds[0]["footer"]["text"].startswith("Page 2 of 2"), "page 2"
     )
     assert str(made[0]) in first.embeds[0]["description"]
 
-    world.cog.pages.clear()  # what a restart does to the pagers' state
-    expired = await (await world.fake.click(first, button(first, "Previous"))).message()
+    world.cog("Tickets").pages.clear()  # what a restart does to the pagers' state
+    expired = await world.press(first, "Previous")
     assert expired.ephemeral
     assert expired.content.startswith("This list expired; run the command again.")
 
 
 # ------------------------------------------------------------------ 13. long input in errors
-async def test_error_replies_stay_short_whatever_was_typed(world: World) -> None:
-    ticket = world.new_ticket()
+async def test_error_replies_stay_short_whatever_was_typed(world: BotWorld, seed: Seed) -> None:
+    ticket = seed.new_ticket()
     long = "z" * 1990
     for command, options in (
         ("ticket set", {"ticket": ticket, "field": "due_date", "value": long}),
@@ -251,12 +228,12 @@ async def test_error_replies_stay_short_whatever_was_typed(world: World) -> None
         ("ticket show", {"ticket": long}),
         ("ticket list", {"team": long}),
     ):
-        reply = await answer(world, command, options)
+        reply = await world.command(command, **options)
         # Clipped where it is echoed (to 100 characters), not merely cut at Discord's limit.
         assert reply.ephemeral and len(reply.content) < 600, (command, len(reply.content))
         assert "z" * 99 + "…" in reply.content and "z" * 101 not in reply.content
 
 
-async def test_several_ticket_numbers_are_refused(world: World) -> None:
-    reply = await answer(world, "ticket note", {"ticket": "12 34", "text": "hi"})
+async def test_several_ticket_numbers_are_refused(world: BotWorld) -> None:
+    reply = await world.command("ticket note", ticket="12 34", text="hi")
     assert reply.ephemeral and "one ticket number" in reply.content

@@ -462,10 +462,10 @@ async def test_client_500_is_unavailable_then_recovers() -> None:
     async with FakeUsgs([feature()]) as usgs:
         client = UsgsClient(usgs.url)
         try:
-            usgs.fail(500)
+            usgs.fail_next(500)
             with pytest.raises(UsgsUnavailable, match="500"):
                 await client.fetch()
-            usgs.fail(429)
+            usgs.fail_next(429)
             with pytest.raises(UsgsUnavailable, match="429"):
                 await client.fetch()
             assert [q.id for q in await client.fetch()] == ["us7000pq3k"]
@@ -477,7 +477,7 @@ async def test_client_404_is_bad_response() -> None:
     async with FakeUsgs() as usgs:
         client = UsgsClient(usgs.url)
         try:
-            usgs.fail(404)
+            usgs.fail_next(404)
             with pytest.raises(UsgsBadResponse, match="404"):
                 await client.fetch()
         finally:
@@ -517,11 +517,10 @@ async def test_client_malformed_is_bad_response(raw: str) -> None:
     async with FakeUsgs([feature()]) as usgs:
         client = UsgsClient(usgs.url)
         try:
-            usgs.serve_raw(raw)
+            usgs.answer_next(200, raw)
             with pytest.raises(UsgsBadResponse):
                 await client.fetch()
             assert client.etag is None  # a bad body leaves no validator behind
-            usgs.serve_raw(None)
             assert len(await client.fetch()) == 1
         finally:
             await client.close()

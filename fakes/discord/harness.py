@@ -38,7 +38,8 @@ class FakeDiscord(FakeDiscordServer):
 
     The bot joins each guild with its own role holding ``bot_permissions`` (names, an int or
     ``discord.Permissions``; default :data:`~.permissions.DEFAULT_BOT`, no Administrator) on
-    top of @everyone; ``privileged_intents`` are the ones switched on for the application.
+    top of @everyone; ``privileged_intents`` are the ones switched on for the application;
+    ``token``, if given, is the only bot token accepted (REST 401 and gateway 4004 otherwise).
     """
 
     def __init__(
@@ -48,11 +49,13 @@ class FakeDiscord(FakeDiscordServer):
         default_timeout: float = DEFAULT_TIMEOUT,
         bot_permissions: int | Iterable[str] | discord.Permissions = tuple(perms.DEFAULT_BOT),
         privileged_intents: tuple[str, ...] = DEFAULT_PRIVILEGED_INTENTS,
+        token: str | None = None,
     ):
         super().__init__(
             bot_name=bot_name,
             default_timeout=default_timeout,
             privileged_intents=privileged_intents,
+            token=token,
         )
         self._bot_task: asyncio.Task[None] | None = None
         self.bot_permissions = perms.bits(bot_permissions)

@@ -36,6 +36,7 @@ DEFAULT_TIMEOUT = 5.0
 # what netbot and the harness's own tests ask for.
 DEFAULT_PRIVILEGED_INTENTS = ("members", "message_content")
 DISALLOWED_INTENTS = 4014  # gateway close code
+AUTHENTICATION_FAILED = 4004  # gateway close code: the token was refused
 THREAD_TYPES = (10, 11, 12)
 # Message fields an application without the Message Content intent receives empty.
 CONTENT_FIELDS = {"content": "", "embeds": [], "attachments": [], "components": []}
@@ -159,8 +160,12 @@ class FakeDiscordServer:
         bot_name: str = "netbot",
         default_timeout: float = DEFAULT_TIMEOUT,
         privileged_intents: tuple[str, ...] = DEFAULT_PRIVILEGED_INTENTS,
+        token: str | None = None,
     ):
         self.default_timeout = default_timeout
+        # The bot token Discord accepts (None: any). Another one answers REST with 401 and
+        # closes the gateway with 4004, as Discord does for a reset or mistyped token.
+        self.token = token
         self.application_id = snowflake()
         self.bot_user = payloads.user(self.application_id, bot_name, bot=True)
         # Switched on for the application in the Developer Portal: asking for another
@@ -298,6 +303,11 @@ class FakeDiscordServer:
                 if op == 1:
                     await ws.send_str(json.dumps({"op": 11}))
                 elif op == 2:
+                    if self.token is not None and data.get("token") != self.token:
+                        await ws.close(
+                            code=AUTHENTICATION_FAILED, message=b"Authentication failed."
+                        )
+                        break
                     if self._disallowed_intents(data):
                         await ws.close(code=DISALLOWED_INTENTS, message=b"Disallowed intent(s).")
                         break
@@ -422,6 +432,19 @@ class FakeDiscordServer:
         record = RequestRecord(request.method, path, query, body)
         self.requests.append(record)
         headers = {k: v for k, v in request.headers.items() if k.lower() == "authorization"}
+        bot_auth = request.headers.get("Authorization", "")
+        if (
+            self.token is not None
+            and bot_auth.startswith("Bot ")
+            and bot_auth != f"Bot {self.token}"
+        ):
+            record.status, record.response = 401, {"message": "401: Unauthorized", "code": 0}
+            self._notify()
+            return web.Response(
+                status=401,
+                body=json.dumps(record.response).encode(),
+                headers={"Content-Type": "application/json"},
+            )
         route = self._match(request.method, path) if path != request.path else None
         if route is None:
             self.fail(f"unknown route: {request.method} {request.path}")

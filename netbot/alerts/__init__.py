@@ -1,9 +1,22 @@
-"""Disaster alerts: the Kontur Event API (and optionally USGS) by Disaster Ninja's rules."""
+"""Disaster alerts: the Kontur Event API (and optionally USGS) by Disaster Ninja's rules.
+
+The engine and its clients (aiohttp, SQLAlchemy, ...) are imported on first use of their
+names, not here: `python -m netbot.alerts replay` runs this file too, and needs only the rules.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from netbot.alerts.config import AlertsConfig, UsgsConfig
-from netbot.alerts.engine import AlertEngine
-from netbot.alerts.service import POLL_JOB, build
 from netbot.core.capability import Capability, EnvVar
+
+if TYPE_CHECKING:
+    from netbot.alerts.engine import AlertEngine
+    from netbot.alerts.kontur import KonturClient, KonturError
+    from netbot.alerts.service import POLL_JOB, build
 
 CAPABILITY = Capability(
     name="alerts",
@@ -17,6 +30,31 @@ CAPABILITY = Capability(
         ),
         EnvVar("KONTUR_PASSWORD", "the password of that Kontur account"),
     ),
+    models="netbot.alerts.models",
+    migrations=Path(__file__).parent / "migrations",
+    # Alert and digest embeds in `alerts.channel_id`.
+    discord_permissions=("view_channel", "send_messages", "embed_links"),
 )
 
-__all__ = ["CAPABILITY", "POLL_JOB", "AlertEngine", "AlertsConfig", "UsgsConfig", "build"]
+_LAZY = {"AlertEngine": "netbot.alerts.engine", "POLL_JOB": "netbot.alerts.service",
+         "build": "netbot.alerts.service", "KonturClient": "netbot.alerts.kontur",
+         "KonturError": "netbot.alerts.kontur"}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    """The engine's public names, imported when first asked for (PEP 562)."""
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "CAPABILITY",
+    "POLL_JOB",
+    "AlertEngine",
+    "AlertsConfig",
+    "KonturClient",
+    "KonturError",
+    "UsgsConfig",
+    "build",
+]

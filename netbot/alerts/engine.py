@@ -7,21 +7,22 @@ so tests move a `ManualClock`. The digest is a step of the poll, not a job of it
 at the first poll at or after the digest time, after that poll's alerts (an alert posted then
 means no digest that day), and a bot started after the digest time still sends that day's.
 
-State is saved after every published notification, so a crash between two posts neither
-repeats the first nor loses the second: on restart the feed is read again from the last saved
-cursor and the one-per-day rule drops what was sent.
+Each published notification is recorded at once (one small row), and the cursor moves once
+at the end of the poll, so a crash between two posts neither repeats the first nor loses the
+second: on restart the feed is read again from the last saved cursor and the one-per-day rule
+drops what was sent (see `netbot.alerts.state` for the rows and why). A page is parsed and
+judged in a worker thread: a catch-up page of thousands of events never stalls the gateway.
 
 Nothing a feed sends can stop the loop: a malformed event, or one dated far ahead, is logged
 once, counted and left behind (the cursor moves past it), and a post the target refuses for
 its content is logged and skipped rather than retried forever. The state in memory is always
-the state saved: a state the database did not take stays pending, and is written before
+the state saved: changes the database did not take stay pending, and are written before
 anything else is published.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Awaitable
@@ -57,8 +58,6 @@ from netbot.core.tasks import Clock
 from netbot.core.times import parse_time
 
 log = logging.getLogger(__name__)
-
-QUAKES_KEY = "quakes"  # state entry with the quakes each source announced (de-duplication)
 
 
 @dataclass
@@ -165,7 +164,7 @@ class AlertEngine:
         self.health = health
         self.usgs = usgs
         self.state = rules.AlertState()  # always the state last saved
-        self._pending: rules.AlertState | None = None  # a state the database did not take
+        self._pending: state.Changes | None = None  # changes the database did not take
         self._loaded = False
         self.last_poll: dt.datetime | None = None
         self.today = Counters()
@@ -175,9 +174,7 @@ class AlertEngine:
         """Read the saved state (cursors, what was notified, the quakes announced)."""
         self.state = await asyncio.to_thread(state.load, self.database)
         if self.usgs is not None:
-            quakes = await asyncio.to_thread(
-                self.database.get_state, state.NAMESPACE, QUAKES_KEY, {}
-            )
+            quakes = await asyncio.to_thread(state.load_quakes, self.database)
             if isinstance(quakes, dict):
                 self.usgs.load_json(quakes)
         self._loaded = True
@@ -223,34 +220,40 @@ class AlertEngine:
         if cursor is None:
             # First start: remember where the feed is, send nothing (no flood of old events).
             newest = await self.source.latest_update(feed, horizon=horizon)
-            await self._save(rules.advance(self.state, feed, newest or now))
+            await self._save(state.Changes(cursors={feed: newest or now}))
             log.info("alerts: feed %s starts at %s", feed, newest or now)
             return
         page = await self.source.fetch_since(feed, cursor, horizon=horizon)
-        events = self._parse(feed, page.events, page.problems)
-        outcome = rules.poll(events, self.state, now, self.rules, feed)
-        current = self.state
+        events = await self._parse(feed, page.events, page.problems)
+        outcome = await asyncio.to_thread(rules.poll, events, self.state, now, self.rules, feed)
+        # The poll's last write: the cursor (the newest the page reached), what USGS announced
+        # already (today's notification of those events), and forgetting the old rows.
+        last = state.Changes(forget_before=rules.forget_before(now, self.rules))
         for event, reason in outcome.decisions:
             if reason is not None or self._announced_by_usgs(event):
                 self.today.skipped += 1
-                if reason is None:  # USGS announced it: that was today's notification
-                    current = rules.notified(current, event.event_id, now, self.rules)
+                if reason is None:
+                    last.notified[event.event_id] = now
+                    last.days.add(self.rules.day(now))
                 continue
             if not await self._post(alert_post(alert_message(event)), event.event_id):
                 continue
-            current = rules.notified(current, event.event_id, now, self.rules)
-            await self._save(current)
-            self.today.notified += 1
+            record = state.Changes(notified={event.event_id: now}, days={self.rules.day(now)})
             if self.usgs is not None and (point := kontur_quake_point(event.raw)) is not None:
                 self.usgs.kontur[event.event_id] = point
-                await self._save_quakes()
-        await self._save(rules.advance(current, feed, page.cursor))  # newest the page reached
+                record.quakes = self.usgs.to_json()
+            await self._save(record)
+            self.today.notified += 1
+        if (newest := rules.advance(self.state, feed, page.cursor).cursors[feed]) != cursor:
+            last.cursors[feed] = newest
+        await self._save(last)
 
-    def _parse(
+    async def _parse(
         self, feed: str, raw: list[dict[str, Any]], problems: list[str]
     ) -> list[DisasterEvent]:
-        """The page's usable events; every problem is logged once a day and counted."""
-        events, more = parse_events(raw)
+        """The page's usable events (parsed in a worker thread); every problem is logged once
+        a day and counted."""
+        events, more = await asyncio.to_thread(parse_events, raw)
         for problem in [*problems, *more]:
             self._problem(f"feed {feed}: ignored {problem}")
         if warning := page_warning(events):
@@ -293,15 +296,9 @@ class AlertEngine:
                 watch.refused |= quake.all_ids()
                 continue
             watch.announced[key] = quake
-            await self._save_quakes()
-            await self._save(rules.notified(self.state, key, now, self.rules))
+            day = self.rules.day(now)
+            await self._save(state.Changes({key: now}, {day}, quakes=watch.to_json()))
             self.today.notified += 1
-
-    async def _save_quakes(self) -> None:
-        assert self.usgs is not None
-        await asyncio.to_thread(
-            self.database.set_state, state.NAMESPACE, QUAKES_KEY, self.usgs.to_json()
-        )
 
     # ------------------------------------------------------------------ digest
     def _digest_time_reached(self, now: dt.datetime) -> bool:
@@ -314,7 +311,7 @@ class AlertEngine:
         events: list[DisasterEvent] = []
         for feed in self.feeds:
             page = await self.source.fetch_since(feed, since, horizon=now + FUTURE_ALLOWANCE)
-            events.extend(self._parse(feed, page.events, page.problems))
+            events.extend(await self._parse(feed, page.events, page.problems))
         chosen = rules.digest_events(events, now, self.rules)
         day = self.rules.day(now)
         if chosen:
@@ -322,7 +319,7 @@ class AlertEngine:
             await self._post(digest_post(digest_header(day), messages), "digest")
         else:
             await self._post(good_news_post(day), "digest")
-        await self._save(dataclasses.replace(self.state, last_digest_day=day))
+        await self._save(state.Changes(digest_day=day))
 
     def next_digest(self, now: dt.datetime) -> dt.datetime:
         """When the next digest check fires (it is sent only if that day had no alert)."""
@@ -335,16 +332,16 @@ class AlertEngine:
         return at
 
     # ------------------------------------------------------------------ helpers
-    async def _save(self, new_state: rules.AlertState) -> None:
-        """Write `new_state`, then adopt it. One the database did not take stays pending (see
-        `_flush`); one that cannot even be written as JSON is refused at once."""
-        document = state.to_json(new_state)
+    async def _save(self, changes: state.Changes) -> None:
+        """Write `changes` in one transaction, then make them to the state in memory. Changes
+        the database did not take stay pending (see `_flush`)."""
         try:
-            await asyncio.to_thread(self.database.set_state, state.NAMESPACE, state.KEY, document)
+            await asyncio.to_thread(state.save, self.database, changes)
         except Exception:
-            self._pending = new_state
+            self._pending = changes
             raise
-        self.state, self._pending = new_state, None
+        self._pending = None
+        changes.apply(self.state)
 
     async def _flush(self) -> None:
         """Write the pending state before anything is published: while the database is down,

@@ -17,6 +17,7 @@ Digest: on a day with no notification, events of the digest severities updated i
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
@@ -27,6 +28,7 @@ KEEP_NOTIFIED_DAYS = 8  # one-per-day needs only today; a week more helps operat
 #: How far ahead of our clock a feed date may be (clock skew); anything later is ignored, as a
 #: cursor moved to year 9999 would silence the feed for good.
 FUTURE_ALLOWANCE = dt.timedelta(minutes=10)
+ALREADY_TODAY = "already notified today"
 AHEAD_REASON = f"updatedAt is more than {FUTURE_ALLOWANCE.seconds // 60} minutes ahead of now"
 
 
@@ -59,10 +61,12 @@ class Rules:
         return moment.astimezone(self.tz).date()
 
 
-@dataclass(frozen=True)
+@dataclass
 class AlertState:
     """What must survive a restart: cursors, when each event was last notified, which days
-    had notifications, and the last day a digest went out."""
+    had notifications, and the last day a digest went out. The functions here never change
+    one; the engine updates its own copy in place, row by row as it saves them (copying
+    thousands of notifications per post is what made a busy poll quadratic)."""
 
     cursors: dict[str, dt.datetime] = field(default_factory=dict)
     last_notified: dict[str, dt.datetime] = field(default_factory=dict)
@@ -106,7 +110,7 @@ def skip_reason(
         return "name starts with a skipped prefix"
     last = state.last_notified.get(event.event_id)
     if last is not None and rules.day(last) == rules.day(now):
-        return "already notified today"
+        return ALREADY_TODAY
     return None
 
 
@@ -115,30 +119,50 @@ def poll(
 ) -> PollOutcome:
     """Apply the rules to one poll's events (any order), oldest first; the new state records
     the notifications and moves the cursor to the newest updatedAt seen that is not ahead of
-    now (plus FUTURE_ALLOWANCE)."""
+    now (plus FUTURE_ALLOWANCE). Linear in the page plus one pass over `state`: the events
+    notified in this poll are kept aside and the state is copied and pruned once."""
     decisions: list[tuple[DisasterEvent, str | None]] = []
-    current = state
+    notified_now: set[str] = set()
     horizon = now + FUTURE_ALLOWANCE
     for event in sorted(events, key=lambda e: e.updated_at):
         if event.updated_at > horizon:
             decisions.append((event, AHEAD_REASON))
             continue
-        reason = skip_reason(event, current, now, rules, feed)
-        if reason is None:
-            current = notified(current, event.event_id, now, rules)
+        reason = skip_reason(event, state, now, rules, feed)
+        if reason is None and event.event_id in notified_now:
+            reason = ALREADY_TODAY  # an earlier version of it in this page, notified just now
+        elif reason is None:
+            notified_now.add(event.event_id)
         decisions.append((event, reason))
     newest = max((e.updated_at for e in events if e.updated_at <= horizon), default=None)
-    return PollOutcome(decisions, advance(current, feed, newest))
+    return PollOutcome(
+        decisions, advance(notified_all(state, notified_now, now, rules), feed, newest)
+    )
+
+
+def forget_before(now: dt.datetime, rules: Rules) -> tuple[dt.datetime, dt.date]:
+    """What is old enough to forget at `now`: notifications before the first value, days
+    before the second."""
+    horizon = now - dt.timedelta(days=KEEP_NOTIFIED_DAYS)
+    return horizon, rules.day(horizon)
 
 
 def notified(state: AlertState, event_id: str, now: dt.datetime, rules: Rules) -> AlertState:
     """The state after a notification about `event_id` went out at `now`."""
-    horizon = now - dt.timedelta(days=KEEP_NOTIFIED_DAYS)
+    return notified_all(state, (event_id,), now, rules)
+
+
+def notified_all(
+    state: AlertState, event_ids: Collection[str], now: dt.datetime, rules: Rules
+) -> AlertState:
+    """The state after notifications about `event_ids` went out at `now`, what is older than
+    KEEP_NOTIFIED_DAYS forgotten: one copy, however many notifications."""
+    horizon, first_day = forget_before(now, rules)
     last = {k: v for k, v in state.last_notified.items() if v >= horizon}
-    last[event_id] = now
-    days = frozenset(d for d in state.notification_days if d >= rules.day(horizon)) | {
-        rules.day(now)
-    }
+    last.update(dict.fromkeys(event_ids, now))
+    days = frozenset(d for d in state.notification_days if d >= first_day)
+    if event_ids:
+        days |= {rules.day(now)}
     return replace(state, last_notified=last, notification_days=days)
 
 

@@ -1,6 +1,6 @@
 """How a capability declares itself: its name, cog, configuration section, environment
-variables and tables. Each capability package exports one `CAPABILITY`; `netbot/capabilities.py`
-lists them, and the core reads only these declarations, never the packages themselves."""
+variables, tables and Discord permissions. Each capability package exports one `CAPABILITY`;
+`netbot/capabilities.py` lists them, and the core reads only these declarations, never the packages themselves."""
 
 from __future__ import annotations
 
@@ -25,6 +25,10 @@ class Capability:
     # Its own migration history (a folder of Alembic revisions on a branch named after it,
     # each first one `depends_on` a core revision); None while its tables are in the core's.
     migrations: Path | None = None
+    # The Discord permissions its cog uses, as py-cord's `discord.Permissions` flag names
+    # (plain strings: the core never imports discord); the invite link asks for the union of
+    # the enabled capabilities' (`python -m netbot invite-url`).
+    discord_permissions: tuple[str, ...] = ()
 
     @property
     def requires(self) -> tuple[str, ...]:

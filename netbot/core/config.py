@@ -7,8 +7,9 @@ every problem at once, each as (key, what is wrong, what was expected).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -223,8 +224,36 @@ def parse_config(
         raise ConfigError(path, _problems_from(exc, _hints(model))) from None
 
 
-def load_config(path: str | Path, model: type[CoreConfig] = CoreConfig) -> CoreConfig:
-    """Read and validate the YAML file at `path` against `model`."""
+# Variables that override one key each: the file is shared, but where the side door listens
+# belongs to the deployment (the container image sets them; see the Dockerfile).
+ENV_OVERRIDES: dict[str, tuple[str, str]] = {
+    "NETBOT_HTTP_ENABLED": ("http", "enabled"),
+    "NETBOT_HTTP_HOST": ("http", "host"),
+    "NETBOT_HTTP_PORT": ("http", "port"),
+}
+
+
+def _override(data: Any, environ: Mapping[str, str]) -> tuple[Any, dict[str, str]]:
+    """`data` with ENV_OVERRIDES applied, and which key came from which variable. A section
+    that is not a mapping is left alone, so its own error is reported."""
+    if not isinstance(data, dict):
+        return data, {}
+    data, origins = dict(data), {}
+    for name, (section, key) in ENV_OVERRIDES.items():
+        current = data.get(section)
+        if environ.get(name, "") != "" and isinstance(current, dict | None):
+            data[section] = {**(current or {}), key: environ[name]}
+            origins[f"{section}.{key}"] = name
+    return data, origins
+
+
+def load_config(
+    path: str | Path,
+    model: type[CoreConfig] = CoreConfig,
+    environ: Mapping[str, str] | None = None,
+) -> CoreConfig:
+    """Read and validate the YAML file at `path` against `model`, with ENV_OVERRIDES from
+    `environ` (the process environment by default) winning over the file."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -238,4 +267,12 @@ def load_config(path: str | Path, model: type[CoreConfig] = CoreConfig) -> CoreC
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
         raise ConfigError(path, [Problem(where, f"not valid YAML: {exc}", "valid YAML")]) from None
-    return parse_config(data, model, path)
+    data, origins = _override(data, os.environ if environ is None else environ)
+    try:
+        return parse_config(data, model, path)
+    except ConfigError as exc:
+        problems = [
+            replace(p, key=f"{p.key} (from {origins[p.key]})") if p.key in origins else p
+            for p in exc.problems
+        ]
+        raise ConfigError(exc.path, problems) from None

@@ -24,6 +24,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Connection,
     Engine,
@@ -34,7 +36,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from netbot.core.models import JsonValue, StateEntry, utcnow
@@ -51,6 +54,35 @@ _SQLITE_BEGIN_OPTION = "netbot_sqlite_begin"
 # Alembic keeps its migration context in a module global, so within one process only one
 # thread may migrate at a time, whatever the database.
 _MIGRATION_THREAD_LOCK = threading.Lock()
+
+
+# The package to install for a database driver module SQLAlchemy could not import.
+_DRIVER_PACKAGES = {
+    "psycopg": "psycopg[binary]",
+    "psycopg2": "psycopg2-binary",
+    "pymysql": "PyMySQL",
+    "MySQLdb": "mysqlclient",
+    "asyncpg": "asyncpg",
+    "pyodbc": "pyodbc",
+    "oracledb": "oracledb",
+}
+
+
+class DatabaseProblem(Exception):
+    """A database netbot cannot use, worded for an operator (what, why, what to do), so
+    start-up and `python -m netbot check` can say it in one line instead of a traceback."""
+
+
+class DatabaseUrlInvalid(DatabaseProblem):
+    """DATABASE_URL is no URL SQLAlchemy can read, or names a database it does not know."""
+
+
+class DriverMissing(DatabaseProblem):
+    """DATABASE_URL names a driver whose Python package is not installed."""
+
+
+class DatabaseUnreachable(DatabaseProblem):
+    """The database did not answer (down, wrong host or port, refused the login...)."""
 
 
 # One statement, so two writers racing on the same key cannot both try to INSERT; other
@@ -71,11 +103,25 @@ def database_url(explicit_url: str, data_dir: str | Path) -> str:
     if explicit_url:
         for prefix in ("postgres://", "postgresql://"):
             if explicit_url.startswith(prefix):
-                return "postgresql+psycopg://" + explicit_url.removeprefix(prefix)
+                explicit_url = "postgresql+psycopg://" + explicit_url.removeprefix(prefix)
+                break
+        parse_url(explicit_url)
         return explicit_url
     directory = Path(data_dir)
     directory.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{directory / SQLITE_FILENAME}"
+
+
+def parse_url(url: str) -> URL:
+    """`url` parsed; DatabaseUrlInvalid (without the URL, which may hold a password) if not."""
+    try:
+        return make_url(url)
+    except ArgumentError:
+        raise DatabaseUrlInvalid(
+            "DATABASE_URL is not a database URL: expected e.g. "
+            "postgresql+psycopg://user@host:5432/database or sqlite:///path; "
+            "fix it in the environment or .env, or unset it to use SQLite"
+        ) from None
 
 
 def alembic_config(capability_versions: Sequence[Path] = ()) -> Config:
@@ -96,16 +142,59 @@ def alembic_config(capability_versions: Sequence[Path] = ()) -> Config:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine with netbot's connection settings, without touching the database yet."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(parsed)
-        _configure_sqlite(engine)
-        return engine
-    connect_args: dict[str, Any] = {}
-    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
-        connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT_S
-    return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+    """An engine with netbot's connection settings, without touching the database yet.
+
+    Raises DatabaseUrlInvalid or DriverMissing (naming the package to install)."""
+    parsed = parse_url(url)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            engine = create_engine(parsed)
+            _configure_sqlite(engine)
+            return engine
+        connect_args: dict[str, Any] = {}
+        if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+            connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT_S
+        return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+    except NoSuchModuleError:
+        raise DatabaseUrlInvalid(
+            f"DATABASE_URL names a database SQLAlchemy does not know ({parsed.drivername}); "
+            "use postgresql+psycopg://... or sqlite:///..."
+        ) from None
+    except ImportError as error:
+        module = (error.name or "?").split(".")[0]
+        package = _DRIVER_PACKAGES.get(module, module)
+        raise DriverMissing(
+            f"the database driver for {parsed.drivername} is not installed (no module "
+            f"{module}); install it: .venv/bin/pip install '{package}', or use "
+            "postgresql+psycopg://, whose driver netbot ships with"
+        ) from None
+
+
+def _unreachable(engine: Engine, error: DBAPIError) -> DatabaseUnreachable:
+    """The operator's line for a database that did not answer: where, and the driver's why."""
+    # Not the URL itself: it is a secret, which the log filter would blank whole.
+    url = engine.url
+    where = url.database if url.get_backend_name() == "sqlite" else f"{url.host}:{url.port or ''}"
+    why = " ".join(str(error.orig).split())[:300]
+    return DatabaseUnreachable(
+        f"the {url.get_backend_name()} database at {where} is unreachable ({why}): "
+        "start it, or fix DATABASE_URL"
+    )
+
+
+def unapplied_heads(url: str, capability_versions: Sequence[Path] = ()) -> list[str]:
+    """Connect once and list the migration heads the schema has not reached yet (applied at
+    the next start); for `python -m netbot check`, which never changes the database."""
+    engine = make_engine(url)
+    try:
+        heads = set(ScriptDirectory.from_config(alembic_config(capability_versions)).get_heads())
+        with engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+    except DBAPIError as error:
+        raise _unreachable(engine, error) from error
+    finally:
+        engine.dispose()
+    return sorted(heads - current)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -181,6 +270,12 @@ class Database:
         each capability whose history lives in `capability_versions`."""
         engine = make_engine(url)
         try:
+            # Connecting first tells "the database is not there" (an operator's fix) apart
+            # from a failing migration (a bug), which keeps its traceback.
+            try:
+                engine.connect().close()
+            except DBAPIError as error:
+                raise _unreachable(engine, error) from error
             _migrate(engine, capability_versions)
         except BaseException:
             engine.dispose()

@@ -54,6 +54,12 @@ class Metrics:
             ["backend"],
             registry=self.registry,
         )
+        self.loop_lag = Gauge(
+            "netbot_event_loop_lag_seconds",
+            "The longest delay of the event loop in waking a timer, over the last probe "
+            "window: how long the bot could not answer anything.",
+            registry=self.registry,
+        )
 
     def command(self, name: str, outcome: Outcome, seconds: float) -> None:
         """Count one handled command and how long it took."""
@@ -71,6 +77,9 @@ class Metrics:
 
     def set_backend_up(self, name: str, up: bool) -> None:
         self.backend_up.labels(backend=name).set(1 if up else 0)
+
+    def set_loop_lag(self, seconds: float) -> None:
+        self.loop_lag.set(seconds)
 
     def render(self) -> bytes:
         """All metrics in the Prometheus text format (see CONTENT_TYPE)."""

@@ -3,18 +3,41 @@
 With `cogs/`, the only code that imports discord.
 """
 
-from netbot.discord_bot.bot import NOT_ALLOWED, SHUTTING_DOWN, NetBot, create_bot
+from netbot.discord_bot.bot import (
+    DEFAULT_RETRY_DELAYS,
+    NOT_ALLOWED,
+    SHUTTING_DOWN,
+    DiscordProblem,
+    DiscordRefused,
+    DiscordUnreachable,
+    NetBot,
+    create_bot,
+)
+from netbot.discord_bot.invite import (
+    application_id_from_token,
+    enabled_permissions,
+    invite_url,
+    permissions_value,
+)
 from netbot.discord_bot.replies import fit_embed, fit_message, reply_ephemeral, requiring
 from netbot.discord_bot.target import DiscordTarget
 
 __all__ = [
+    "DEFAULT_RETRY_DELAYS",
     "NOT_ALLOWED",
     "SHUTTING_DOWN",
+    "DiscordProblem",
+    "DiscordRefused",
     "DiscordTarget",
+    "DiscordUnreachable",
     "NetBot",
+    "application_id_from_token",
     "create_bot",
+    "enabled_permissions",
     "fit_embed",
     "fit_message",
+    "invite_url",
+    "permissions_value",
     "reply_ephemeral",
     "requiring",
 ]

@@ -20,8 +20,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any, TypeVar, cast
 
+import aiohttp
 import discord
 
 from netbot.capabilities import CAPABILITIES
@@ -38,7 +40,11 @@ T = TypeVar("T")
 
 
 # The core cog (`/netbot status`, `/netbot help`) first, then one per registered capability.
-CORE = Capability(name="core", cog="cogs.core")
+CORE = Capability(
+    name="core",
+    cog="cogs.core",
+    discord_permissions=("view_channel", "send_messages", "embed_links"),
+)
 COGS: tuple[Capability, ...] = (CORE, *CAPABILITIES)
 
 NOT_ALLOWED = "netbot is not enabled in this server."
@@ -46,6 +52,33 @@ SHUTTING_DOWN = "netbot is restarting; please try again in a minute."
 
 # Interaction types that reach views and modals rather than application commands.
 _COMPONENT, _MODAL_SUBMIT = 3, 5
+
+PORTAL = "Discord Developer Portal (https://discord.com/developers/applications) > your application"
+TOKEN_REJECTED = (
+    "Discord rejected DISCORD_TOKEN ({how}): copy a new token from the "
+    f"{PORTAL} > Bot > Reset Token into DISCORD_TOKEN, then start netbot again"
+)
+# Intent flag -> the toggle's name under Bot > Privileged Gateway Intents.
+PRIVILEGED_TOGGLES = {
+    "members": "Server Members Intent",
+    "message_content": "Message Content Intent",
+    "presences": "Presence Intent",
+}
+# Seconds between attempts to reach Discord at start-up; the last one is the last attempt.
+DEFAULT_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 60.0, 60.0, 60.0)
+
+
+class DiscordProblem(Exception):
+    """Discord cannot be used, for a reason the operator fixes: one line, what, why, what
+    to do, instead of py-cord's traceback."""
+
+
+class DiscordRefused(DiscordProblem):
+    """Discord answered but refused the bot: a rejected token, a privileged intent off."""
+
+
+class DiscordUnreachable(DiscordProblem):
+    """Discord (DISCORD_API_BASE_URL) did not answer through every attempt."""
 
 
 class NetBot(discord.AutoShardedBot):
@@ -112,6 +145,67 @@ class NetBot(discord.AutoShardedBot):
 
     async def on_ready(self) -> None:
         log.info("connected as %s to %d guild(s)", self.user, len(self.guilds))
+        configured = set(self.runtime.config.guilds)
+        absent = sorted(configured - {guild.id for guild in self.guilds})
+        if absent:
+            log.warning(
+                "the bot is not in %s of the configured guilds (%s)%s: invite it there "
+                "(python -m netbot invite-url) or fix `guilds` in the configuration",
+                "any" if len(absent) == len(configured) else f"{len(absent)}",
+                ", ".join(map(str, absent)),
+                "; it serves no one" if len(absent) == len(configured) else "",
+            )
+
+    # ------------------------------------------------------------------ connecting
+    async def run_gateway(
+        self, token: str, retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS
+    ) -> None:
+        """Log in and hold the gateway until closed; operators' problems as DiscordProblem.
+
+        Logging in is retried while Discord does not answer, after each of `retry_delays`
+        (one log line per attempt), rather than py-cord's silent wait; a rejected token
+        (HTTP 401, gateway close 4004) or a privileged intent that is off (close 4014) is
+        said at once, since retrying cannot fix it.
+        """
+        await self._login_with_retries(token, retry_delays)
+        try:
+            await self.connect(reconnect=True)
+        except discord.PrivilegedIntentsRequired:
+            toggles = [
+                toggle for flag, toggle in PRIVILEGED_TOGGLES.items() if getattr(self.intents, flag)
+            ]
+            raise DiscordRefused(
+                "Discord refused the privileged intents netbot needs (gateway close 4014): "
+                f"switch on {' and '.join(toggles)} in the {PORTAL} > Bot > Privileged "
+                "Gateway Intents, then start netbot again"
+            ) from None
+        except discord.ConnectionClosed as exc:
+            if exc.code != 4004:
+                raise
+            raise DiscordRefused(TOKEN_REJECTED.format(how="gateway close 4004")) from None
+
+    async def _login_with_retries(self, token: str, retry_delays: Sequence[float]) -> None:
+        where = discord.http.Route.API_BASE_URL.format(API_VERSION=discord.http.API_VERSION)
+        attempts = len(retry_delays) + 1
+        for attempt, delay in enumerate((*retry_delays, None), start=1):
+            try:
+                await self.login(token)
+                return
+            except discord.LoginFailure:
+                raise DiscordRefused(TOKEN_REJECTED.format(how="HTTP 401")) from None
+            except (aiohttp.ClientError, OSError, TimeoutError, discord.DiscordServerError) as exc:
+                why = " ".join(str(exc).split()) or type(exc).__name__
+                await self.http.close()  # each login opens a new HTTP session
+                if delay is None:
+                    raise DiscordUnreachable(
+                        f"Discord is unreachable at {where} after {attempts} attempts ({why}): "
+                        "check the network, proxy or firewall, and DISCORD_API_BASE_URL"
+                    ) from exc
+                log.warning(
+                    "Discord unreachable at %s (attempt %d of %d: %s); retrying in %gs",
+                    where, attempt, attempts, why, delay,
+                )  # fmt: skip
+                await asyncio.sleep(delay)
 
     async def on_resumed(self) -> None:
         self.runtime.health.gateway_up()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -44,6 +44,7 @@ CONFLICT_BACKOFF_SECONDS = 0.2
 # broke off: the write may have been done.
 GATEWAY_LOST = (502, 504)
 ECHO_LIMIT = 100  # characters of a login or typed value repeated in a message
+PAGE_SIZE = 100  # Redmine's largest page (its default `limit` cap)
 
 
 class OutcomeUnknown(BackendUnavailable):
@@ -69,6 +70,15 @@ def _never_sent(exc: requests.RequestException) -> bool:
     if isinstance(reason, MaxRetryError):
         reason = reason.reason
     return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+
+
+def _not_found(what: str) -> str:
+    """The sentence for a 404 on `what`: a thing ("ticket 12": Redmine has no ticket 12), or,
+    after "the"/"your", a list or account every Redmine has ("the user list"), whose 404 means
+    REDMINE_URL does not lead to Redmine's API (not "Redmine has no the user list")."""
+    if what.startswith(("the ", "your ")):
+        return f"Redmine answered 'not found' for {what}: an operator must check REDMINE_URL."
+    return f"Redmine has no {what}, or you may not see it."
 
 
 class TimeoutEngine(SyncEngine):
@@ -164,9 +174,7 @@ class RedmineGateway:
                 log.info("redmine: empty 422 on %s, retry %d", what, attempt)
                 time.sleep(CONFLICT_BACKOFF_SECONDS * attempt)
             except rm.ResourceNotFoundError:
-                raise NotFound(
-                    missing or f"Redmine has no {what}, or you may not see it."
-                ) from None
+                raise NotFound(missing or _not_found(what)) from None
             except rm.ForbiddenError:
                 who = clip(as_login, ECHO_LIMIT) if as_login else "netbot's Redmine account"
                 raise Refused(f"Redmine does not allow {who} to do that on {what}.") from None
@@ -214,6 +222,43 @@ class RedmineGateway:
                 done = "nothing was changed, " if check else ""
                 raise BackendUnavailable(f"{message}; {done}try again later.") from None
         raise AssertionError("unreachable")  # the loop either returns or raises
+
+    def issue_pages(
+        self,
+        params: dict[str, str],
+        *,
+        what: str,
+        missing: str | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The issues matching `params`, one page (a list of plain JSON dicts) at a time, in
+        id order.
+
+        Why not python-redmine's `issue.filter`: it loads every page into one list of full
+        issues before the first is seen (about 3.8 KB each, 100,000 open tickets hold 380 MB
+        at once); here a caller keeps what it needs of a page and the page is dropped.
+        Paged by id (`issue_id=>=` the next id, `sort=id`) rather than by offset, so a ticket
+        closed or created during the walk never shifts a page and makes another one skipped.
+        """
+        api = self.api()
+        url = f"{api.url}/issues.json"
+        next_id = 1
+        while True:
+            query = {**params, "sort": "id", "issue_id": f">={next_id}", "limit": str(page_size)}
+
+            def fetch(query: dict[str, str] = query) -> dict[str, Any]:
+                answer: dict[str, Any] = api.engine.request("get", url, params=query)
+                return answer
+
+            answer = self.call(fetch, what=what, missing=missing)
+            page: list[dict[str, Any]] = answer.get("issues") or []
+            if page and page[0]["id"] < next_id:  # a Redmine that ignored the id filter
+                raise BackendUnavailable(f"Redmine did not page {what} by id; try again later.")
+            if page:
+                yield page
+            if len(page) < page_size:
+                return
+            next_id = page[-1]["id"] + 1
 
     @staticmethod
     def _unknown(message: str, check: str) -> OutcomeUnknown:

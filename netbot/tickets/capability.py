@@ -11,4 +11,13 @@ CAPABILITY = Capability(
     settings=TicketsConfig,
     env=REDMINE_ENV,
     models="netbot.tickets.models",
+    # Replies, ticket embeds, `/ticket thread` (create, reopen, delete a thread it opened).
+    discord_permissions=(
+        "view_channel",
+        "send_messages",
+        "embed_links",
+        "create_public_threads",
+        "send_messages_in_threads",
+        "manage_threads",
+    ),
 )

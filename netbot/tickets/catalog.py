@@ -5,33 +5,36 @@ Two uses: turning the names people type into Redmine ids (one lookup, no round t
 answering autocomplete from memory, so a keystroke never costs a Redmine request. The bot
 refreshes it in the background; the CLI loads only the collections a command needs.
 A refresh builds new dicts and swaps them in whole, so readers never see a half-built one.
+
+The open tickets are refreshed incrementally: a full load (page by page, keeping only a
+compact row per ticket, see netbot.tickets.index) at the first refresh, every
+`FULL_REFRESH_EVERY`-th one and on demand (`refresh_tickets(full=True)`); in between, only
+the tickets updated since the last refresh began (any status, so closures leave the open
+set). The periodic full load is what notices tickets deleted or moved to another project,
+which an update query cannot see.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import logging
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterable
 from typing import Any
 
 from netbot.core.errors import NotFound
 from netbot.core.text import clip
 from netbot.redmine import RedmineGateway
 from netbot.tickets.format import echo, missing_project
+from netbot.tickets.index import CHOICES_LIMIT, EMPTY, TicketIndex, TicketRow
 from netbot.tickets.records import Named, Person
 
 log = logging.getLogger(__name__)
 
-CHOICES_LIMIT = 25  # Discord's maximum number of autocomplete choices
+__all__ = ["CHOICES_LIMIT", "CHOICE_NAME_LIMIT", "Catalog", "TicketRow", "clip"]
+
 CHOICE_NAME_LIMIT = 100  # Discord's maximum length of a choice's name
-
-
-@dataclass(frozen=True)
-class OpenTicket:
-    """The little autocomplete needs of an open ticket."""
-
-    id: int
-    subject: str
-    haystack: str  # "#12 disk full on db-1": what typed words are matched against
 
 
 class Catalog:
@@ -47,7 +50,15 @@ class Catalog:
         self._priorities: dict[str, Named] | None = None
         self._trackers: dict[str, Named] | None = None
         self._custom_fields: dict[str, int] | None = None
-        self._tickets: list[OpenTicket] = []
+        # The index of the open tickets, and the tickets created here since it was built
+        # (id -> (order added, subject)) so that they show at once (a refresh that began after
+        # one was added drops it): one pair, replaced whole, so a reader sees both of one moment.
+        self._tickets: tuple[TicketIndex, dict[int, tuple[int, str]]] = (EMPTY, {})
+        self._added = itertools.count()
+        self._since: dt.datetime | None = None  # when the last ticket refresh began
+        self._refreshes = 0
+        self._refreshing = threading.Lock()  # one ticket refresh at a time
+        self._replacing = threading.Lock()  # `_tickets` is replaced from two threads
 
     # ------------------------------------------------------------------ loading
     def refresh(self) -> None:
@@ -57,17 +68,65 @@ class Catalog:
         self._load_custom_fields()
         self.refresh_tickets()
 
-    def refresh_tickets(self) -> None:
-        """Reload the project's open tickets, newest first."""
-        api = self.gateway.api()
+    def refresh_tickets(self, *, full: bool = False) -> None:
+        """Bring the open tickets up to date (a full load when due, see the module), then
+        rebuild the index and swap it in. Runs in a worker thread: no part runs on the loop."""
+        with self._refreshing:
+            began = dt.datetime.now(dt.UTC)
+            mark = next(self._added)
+            full = full or self._since is None or self._refreshes % FULL_REFRESH_EVERY == 0
+            rows: Iterable[TicketRow]
+            if full:
+                rows = self._fetch_open()
+            else:
+                assert self._since is not None
+                rows = self._fetch_changes(self._since - REFRESH_OVERLAP)
+            self._refreshes += 1
+            self._swap(TicketIndex(rows), mark)
+            self._since = began
 
-        def fetch() -> list[OpenTicket]:
-            issues = api.issue.filter(project_id=self.project, status_id="open", sort="id:desc")
-            return [ticket_entry(i.id, i.subject) for i in issues]
+    @property
+    def ticket_count(self) -> int:
+        """How many open tickets are held (created here since the last refresh aside)."""
+        return len(self._tickets[0])
 
-        self._tickets = self.gateway.call(
-            fetch, what="the open tickets", missing=missing_project(self.project)
+    def load_tickets(self, tickets: Iterable[TicketRow]) -> None:
+        """Replace the open tickets with `tickets` (for tests and benches, with no Redmine)."""
+        self._swap(TicketIndex(tickets), next(self._added))
+
+    def _swap(self, index: TicketIndex, mark: int) -> None:
+        with self._replacing:
+            recent = self._tickets[1]
+            self._tickets = (index, {i: entry for i, entry in recent.items() if entry[0] > mark})
+
+    def _fetch_open(self) -> list[TicketRow]:
+        """Every open ticket of the project, one page at a time."""
+        pages = self.gateway.issue_pages(
+            {"project_id": self.project, "status_id": "open"},
+            what="the open tickets",
+            missing=missing_project(self.project),
         )
+        return [row(issue) for page in pages for issue in page]
+
+    def _fetch_changes(self, since: dt.datetime) -> Iterable[TicketRow]:
+        """The open tickets as they are now, from the ones held and the ones updated since
+        `since`: an update to a closed status takes a ticket out."""
+        changed: dict[int, TicketRow | None] = {}
+        pages = self.gateway.issue_pages(
+            {
+                "project_id": self.project,
+                "status_id": "*",
+                "updated_on": f">={since.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}",
+            },
+            what="the updated tickets",
+            missing=missing_project(self.project),
+        )
+        for page in pages:
+            for issue in page:
+                ticket = row(issue)
+                changed[ticket.id] = None if self.is_closed(ticket.status_id) else ticket
+        kept = (r for r in self._tickets[0].rows() if r.id not in changed)
+        return itertools.chain(kept, (r for r in changed.values() if r is not None))
 
     def _load_people(self) -> None:
         api = self.gateway.api()
@@ -109,9 +168,9 @@ class Catalog:
 
     def add_ticket(self, ticket_id: int, subject: str) -> None:
         """Make a ticket created just now appear in autocomplete before the next refresh."""
-        self._tickets = [ticket_entry(ticket_id, subject)] + [
-            t for t in self._tickets if t.id != ticket_id
-        ]
+        with self._replacing:
+            index, recent = self._tickets
+            self._tickets = (index, {**recent, ticket_id: (next(self._added), subject)})
 
     # ------------------------------------------------------------------ lookups
     def _people(self) -> tuple[dict[str, Person], dict[str, Person]]:
@@ -193,25 +252,42 @@ class Catalog:
         """Open tickets for what was typed: an id prefix, or words of the subject.
 
         `first` (the ticket of the thread the user is in) leads the list; then tickets whose
-        id starts with the typed digits; then tickets whose subject has every typed word.
+        id starts with the typed digits (the exact id, then the shortest, newest first); then
+        the tickets whose `#<id> <subject>` holds every typed word, in any case: those
+        created here since the last refresh (the latest first), then the newest.
+        From the index: a few lookups, never a scan, at most 25 choices formatted.
         """
+        index, recent = self._tickets  # one moment's, whatever a refresh does meanwhile
         needle = typed.strip().lstrip("#").lower()
         words = needle.split()
-        by_id: list[OpenTicket] = []
-        by_words: list[OpenTicket] = []
-        lead: OpenTicket | None = None
-        for ticket in self._tickets:
-            if ticket.id == first:
-                lead = ticket
-            elif needle.isdigit() and str(ticket.id).startswith(needle):
-                by_id.append(ticket)
-            elif len(by_words) < CHOICES_LIMIT and all(w in ticket.haystack for w in words):
-                by_words.append(ticket)
-        by_id.sort(key=lambda t: (len(str(t.id)), -t.id))  # the exact id, then the shortest
-        ranked = ([lead] if lead else []) + by_id + by_words
-        return [(clip(f"#{t.id} {t.subject}", CHOICE_NAME_LIMIT), t.id) for t in ranked][
-            :CHOICES_LIMIT
+        by_digits = needle.isdigit()
+
+        def subject(ticket_id: int) -> str | None:
+            entry = recent.get(ticket_id)
+            return entry[1] if entry else index.subject(ticket_id)
+
+        def prefixed(ticket_id: int) -> bool:
+            return by_digits and str(ticket_id).startswith(needle)
+
+        def listed_elsewhere(ticket_id: int) -> bool:  # shown first, or newer in `recent`
+            return ticket_id == first or ticket_id in recent
+
+        lead = first if first is not None and subject(first) is not None else None
+        fresh = [  # the ones created here since the last refresh: the latest first
+            i
+            for i in sorted(recent, key=lambda i: recent[i][0], reverse=True)
+            if i != first
+            and (prefixed(i) or all(w in f"#{i} {recent[i][1]}".lower() for w in words))
         ]
+        by_id = sorted(
+            index.by_id_prefix(needle, listed_elsewhere) + [i for i in fresh if prefixed(i)],
+            key=lambda i: (len(str(i)), -i),
+        )
+        by_words = [i for i in fresh if not prefixed(i)] + index.by_words(
+            words, listed_elsewhere, unless_prefix=needle if by_digits else ""
+        )
+        ranked = ([lead] if lead is not None else []) + by_id + by_words
+        return [(clip(f"#{i} {subject(i)}", CHOICE_NAME_LIMIT), i) for i in ranked[:CHOICES_LIMIT]]
 
     def match_people(self, typed: str, *, teams: bool = True) -> list[tuple[str, str]]:
         """Users (and teams) whose login or name contains what was typed; value is the login."""
@@ -250,5 +326,12 @@ class Catalog:
         return self._users or {}, self._groups or {}
 
 
-def ticket_entry(ticket_id: int, subject: str) -> OpenTicket:
-    return OpenTicket(ticket_id, subject, f"#{ticket_id} {subject}".lower())
+FULL_REFRESH_EVERY = 30  # ticket refreshes: with the default 120 s, a full load each hour
+# Reach back this far before the last refresh began: Redmine's clock may lag the bot's.
+REFRESH_OVERLAP = dt.timedelta(minutes=5)
+
+
+def row(issue: dict[str, Any]) -> TicketRow:
+    """The compact row kept of one issue of Redmine's /issues.json."""
+    assignee = issue.get("assigned_to") or {}
+    return TicketRow(issue["id"], issue["subject"], issue["status"]["id"], assignee.get("id", 0))

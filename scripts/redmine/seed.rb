@@ -159,4 +159,8 @@ info = {
   'issues' => by_name(project.issues.order(:id), :subject),
 }
 File.write(ENV.fetch('NETBOT_SEED_INFO'), "#{JSON.pretty_generate(info)}\n")
+if ActiveRecord::Base.connection.adapter_name =~ /sqlite/i
+  # Everything into the main file: up.sh snapshots that file alone.
+  ActiveRecord::Base.connection.execute('PRAGMA wal_checkpoint(TRUNCATE)')
+end
 puts "seed: #{Issue.count} issues, #{Journal.count} journals in #{(Time.now - started).round(1)}s"

@@ -1,4 +1,6 @@
-"""In CI (NETBOT_NO_SKIP=1) a skipped test is a failed test: every integration test must run."""
+"""With NETBOT_NO_SKIP=1 (`.ci/run` sets it) a skipped test is a failed test: in CI every
+integration test must run. CI=true alone changes nothing: hosted CI services set it themselves.
+"""
 
 from __future__ import annotations
 
