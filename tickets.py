@@ -254,11 +254,8 @@ def execute(command: Command, opts: argparse.Namespace, service: Any) -> Any:
     if action == "mine":
         return service.list_tickets(actor, status=opts.status or "New", **paging)
     if action == "who":
-        from netbot.core.errors import NotFound
-
-        try:
-            who = service.catalog.person(args[0])
-        except NotFound:  # not a login or team: a one-word search
+        who = service.catalog.find_person(args[0])
+        if who is None:  # not a login or team: a one-word search
             return service.search(actor, args[0], **paging)
         kind = "team" if who.is_group else "user"
         return service.list_tickets(

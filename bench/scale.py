@@ -14,6 +14,13 @@ which is where another section, e.g. the alert rules' figures, is added):
   libraries and the catalog; VmRSS) before and after, and its peak (VmHWM). Then
   autocomplete latency (p50/p99/max of `match_tickets` over a mix of what people type),
   and an incremental refresh after 1% of the tickets changed (half renamed, half closed).
+- `cli`: `tickets.py --limit 100 --status all bob` against the plain python-redmine script
+  bench/plain_list.py on the same real Redmine, interleaved (`--runs` each), as a ratio of
+  medians (target: at most 1.05x), with 10 and with 2,000 active Redmine users: two Redmines
+  from `scripts/redmine/up.sh`, on `--redmine-port` and the port after it, made to hold
+  that many users (created through the admin API the first time) and 100 tickets of bob's
+  (BENCH_USER); `--cli` times another checkout's tickets.py (a before figure).
+- `alerts`: the alert rules' scale figures (bench/alerts_rules.py's `scale`).
 
 Prints numbers and the targets they are held to; asserts nothing.
 """
@@ -24,6 +31,8 @@ import argparse
 import json
 import os
 import random
+import shlex
+import statistics
 import subprocess
 import sys
 import time
@@ -32,12 +41,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.cli_list import USER as CLI_LOGIN
+from bench.cli_list import ensure_tickets
 from bench.timing import percentile, timed
 from fakes.redmine_api import CLOSED, HOSTS, PROBLEMS, SITES, FakeRedmineApi, serve_in_thread
 
 DEFAULT_COUNTS = (1_000, 10_000, 100_000)
 RSS_TARGETS_MB = {10_000: 120, 100_000: 200}  # at most, with that many tickets cached
 P99_TARGET_MS = 5.0  # autocomplete at 100,000 tickets
+ROOT = Path(__file__).resolve().parents[1]
+CLI_USERS = (10, 2_000)  # active Redmine users, one Redmine each
+CLI_RATIO_TARGET = 1.05  # tickets.py's median over the plain script's, at most
 
 
 # ---------------------------------------------------------------------------------- child
@@ -126,9 +140,9 @@ def catalog_section(args: argparse.Namespace) -> None:
         print(line)
 
 
-def target(what: str, value: float, limit: float, unit: str) -> str:
+def target(what: str, value: float, limit: float, unit: str, places: int = 2) -> str:
     verdict = "met" if value <= limit else "NOT met"
-    return f"target {what}: {value:.2f} {unit} (at most {limit:g} {unit}): {verdict}"
+    return f"target {what}: {value:.{places}f} {unit} (at most {limit:g} {unit}): {verdict}"
 
 
 def measure(count: int, calls: int) -> dict[str, float]:
@@ -164,9 +178,95 @@ def measure(count: int, calls: int) -> dict[str, float]:
     }  # fmt: skip
 
 
+# ---------------------------------------------------------------------------------- cli
+def cli_section(args: argparse.Namespace) -> None:
+    print("== cli: tickets.py list vs a plain python-redmine script (bench/plain_list.py) ==")
+    for offset, users in enumerate(CLI_USERS):
+        url, key = redmine_up(args.redmine_port + offset)
+        active = ensure_users(url, key, users)
+        ensure_tickets(url, key)
+        cli, plain = compare_cli(url, key, args.runs, args.cli)
+        ratio = statistics.median(cli) / statistics.median(plain)
+        print(
+            f"{active:>6} users ({url}): tickets.py median {statistics.median(cli):6.0f} ms "
+            f"(min {min(cli):.0f}), plain median {statistics.median(plain):6.0f} ms "
+            f"(min {min(plain):.0f}); {args.runs} runs each, interleaved"
+        )
+        print(target(f"tickets.py / plain with {users:,} users", ratio, CLI_RATIO_TARGET, "x", 3))
+
+
+def redmine_up(port: int) -> tuple[str, str]:
+    """The project's test Redmine on `port` (started if need be): its URL and the admin key."""
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "redmine" / "up.sh"), str(port)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        sys.exit(f"scale: scripts/redmine/up.sh {port} failed: {done.stderr.strip()[-2000:]}")
+    values = dict(item.split("=", 1) for item in shlex.split(done.stdout) if "=" in item)
+    info = json.loads(Path(values["REDMINE_INFO_JSON"]).read_text())
+    return values["REDMINE_URL"].rstrip("/"), info["users"]["admin"]["api_key"]
+
+
+def ensure_users(url: str, key: str, wanted: int) -> int:
+    """Make Redmine hold at least `wanted` active users (bench-NNNNN, created through the
+    admin API, kept for the next run); returns how many there are."""
+    from redminelib import Redmine
+
+    api = Redmine(url, key=key, requests={"timeout": 60})
+    found = api.user.filter(status=1, limit=1)
+    len(found)  # evaluates the set, which fills total_count
+    have: int = found.total_count
+    if have < wanted:
+        print(f"creating {wanted - have} Redmine users on {url} (once) ...", flush=True)
+    for n in range(have, wanted):
+        login = f"bench-{n:05d}"
+        api.user.create(login=login, firstname="Bench", lastname=f"User {n}",
+                        mail=f"{login}@example.test", password="bench-password-1")  # fmt: skip
+    return max(have, wanted)
+
+
+def compare_cli(url: str, key: str, runs: int, cli: Path) -> tuple[list[float], list[float]]:
+    """Wall milliseconds of `runs` tickets.py lists and `runs` plain-script lists, alternating
+    which goes first in each round so that drift in Redmine's speed hits both alike."""
+    env = dict(os.environ, REDMINE_URL=url, REDMINE_TOKEN=key)
+    commands = {
+        "cli": [sys.executable, str(cli), "--limit", "100", "--status", "all",
+                CLI_LOGIN],
+        "plain": [sys.executable, str(ROOT / "bench" / "plain_list.py"), url, key, CLI_LOGIN],
+    }  # fmt: skip
+    times: dict[str, list[float]] = {"cli": [], "plain": []}
+    for name in commands:  # warm-up: Redmine's caches, the page cache
+        wall_ms(commands[name], env)
+    for n in range(runs):
+        for name in sorted(commands, reverse=bool(n % 2)):
+            times[name].append(wall_ms(commands[name], env))
+    return times["cli"], times["plain"]
+
+
+def wall_ms(command: list[str], env: dict[str, str]) -> float:
+    """Milliseconds one run of `command` takes, start-up included; exits if it fails."""
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+    elapsed = (time.perf_counter() - started) * 1000
+    if done.returncode != 0:
+        sys.exit(f"scale: {shlex.join(command[1:2])} failed ({done.returncode}): {done.stderr}")
+    return elapsed
+
+
+# ---------------------------------------------------------------------------------- alerts
+def alerts_section(args: argparse.Namespace) -> None:
+    print("== alerts: rules.poll by page size and notifications stored, replay ==")
+    from bench import alerts_rules
+
+    alerts_rules.scale(random.Random(args.seed))
+
+
 # ---------------------------------------------------------------------------------- main
 SECTIONS: dict[str, Callable[[argparse.Namespace], None]] = {
     "catalog": catalog_section,
+    "cli": cli_section,
+    "alerts": alerts_section,
     # more sections here: name -> function of the parsed arguments
 }
 
@@ -189,6 +289,12 @@ def main() -> None:
     )
     parser.add_argument("--only", default=",".join(SECTIONS), help="sections, comma-separated")
     parser.add_argument("--calls", type=int, default=2000, help="autocomplete calls per count")
+    parser.add_argument("--runs", type=int, default=20, help="cli: runs of each command")
+    parser.add_argument("--redmine-port", type=int, default=3995,
+                        help="cli: the 10-user Redmine's port; the 2,000-user one's is the next")  # fmt: skip
+    parser.add_argument("--cli", type=Path, default=ROOT / "tickets.py",
+                        help="cli: the tickets.py to time (another checkout's, for a before)")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=7, help="alerts: the random seed")
     args = parser.parse_args()
     for name in args.only.split(","):
         if name not in SECTIONS:

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import MetaData
+from typing import TYPE_CHECKING, Any
 
 from netbot import alerts, tickets
 from netbot.core import config as core_config
 from netbot.core.capability import Capability, EnvVar
 from netbot.core.config import CoreConfig, Section
-from netbot.core.models import Base
+
+if TYPE_CHECKING:  # SQLAlchemy only where tables are wanted: tickets.py reads the config without
+    from sqlalchemy import MetaData
 
 CAPABILITIES: tuple[Capability, ...] = (
     tickets.CAPABILITY,
@@ -57,6 +57,8 @@ def migration_dirs() -> tuple[Path, ...]:
 
 def metadata() -> MetaData:
     """`Base.metadata` with every capability's tables declared on it."""
+    from netbot.core.models import Base
+
     for module in (*SHARED_MODELS, *(c.models for c in CAPABILITIES if c.models)):
         importlib.import_module(module)
     return Base.metadata

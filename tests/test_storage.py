@@ -304,3 +304,12 @@ def test_a_capability_keeps_its_own_migration_history(tmp_path: Path, sqlite_url
             assert heads == {"demo_0001"}  # it depends on the core head, which it implies
         finally:
             database.close()
+
+
+def test_opening_the_database_module_imports_no_migration_machinery() -> None:
+    """Alembic (about half a second) is imported only when a migration runs: tools that only
+    read the database, such as `replay`, start without it."""
+    code = "import sys, netbot.core.db; print('alembic' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1], timeout=60)  # fmt: skip
+    assert done.stdout.strip() == "False", done.stderr

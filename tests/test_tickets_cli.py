@@ -376,18 +376,42 @@ def test_redmine_down_failing_or_slow_exits_1_with_a_clear_line(
         stopped.one_error_line(f"REDMINE_URL {proxy.url!r}", "connection refused")
 
 
-def test_a_list_imports_neither_pydantic_nor_yaml(redmine: RedmineServer, tmp_path: Path) -> None:
-    """Start-up speed: a list needs no configuration machinery when no config file exists."""
+HEAVY_FOR_A_LIST = ("pydantic", "yaml", "sqlalchemy", "alembic", "aiohttp", "discord")
+
+
+@pytest.mark.parametrize("with_config", [False, True])
+def test_a_list_imports_neither_pydantic_nor_yaml(
+    redmine: RedmineServer, tmp_path: Path, with_config: bool
+) -> None:
+    """Start-up speed: a list needs no configuration machinery when no config file exists,
+    and never the bot's (database, migrations, HTTP server, Discord), even reading one."""
+    if with_config:
+        (tmp_path / "config").mkdir()
+        (tmp_path / "config" / "netbot.yaml").write_text(
+            (ROOT / "config" / "netbot.example.yaml").read_text()
+        )
+    heavy = HEAVY_FOR_A_LIST[2:] if with_config else HEAVY_FOR_A_LIST
     code = (
         f"import sys; sys.path.insert(0, {str(ROOT)!r}); import tickets; "
         "code = tickets.main(['--limit', '1', 'bob']); "
-        "print(code, 'pydantic' in sys.modules, 'yaml' in sys.modules)"
+        f"print(code, *(name in sys.modules for name in {heavy!r}))"
     )
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path),
            "REDMINE_URL": redmine.url, "REDMINE_TOKEN": redmine.admin_key}  # fmt: skip
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=30)  # fmt: skip
-    assert done.stdout.splitlines()[-1] == "0 False False", done.stderr
+    assert done.stdout.splitlines()[-1] == "0" + " False" * len(heavy), done.stderr
+
+
+def test_a_user_list_makes_two_requests(cli: Any, redmine: RedmineServer) -> None:
+    """At parity with a plain python-redmine script: one request resolves the login (not the
+    whole user list), one lists the tickets; the status, priority and tracker names (and
+    whether a status is closed) come with each issue, so no list of them is fetched."""
+    with RedmineProxy.in_thread(redmine.url) as proxy:
+        listed = cli("--status", "all", "bob", url=proxy.url)
+        assert listed.code == 0 and "bob's tickets (all)" in listed.out, listed.err
+        paths = [r.path_qs.partition("?")[0] for r in proxy.requests]
+    assert paths == ["/users.json", "/issues.json"], paths
 
 
 # ---------------------------------------------------------------- a wrong REDMINE_URL, a wrong Python

@@ -20,12 +20,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Connection,
     Engine,
@@ -41,6 +37,9 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from netbot.core.models import JsonValue, StateEntry, utcnow
+
+if TYPE_CHECKING:  # Alembic (~0.3 s to import) is loaded only where a migration is looked at
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +130,8 @@ def alembic_config(capability_versions: Sequence[Path] = ()) -> Config:
     own history in its package (a branch labelled with its name, `depends_on` a core
     revision), listed here through `capability_versions`, so adding one touches no core file.
     """
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("path_separator", "os")
@@ -185,6 +186,9 @@ def _unreachable(engine: Engine, error: DBAPIError) -> DatabaseUnreachable:
 def unapplied_heads(url: str, capability_versions: Sequence[Path] = ()) -> list[str]:
     """Connect once and list the migration heads the schema has not reached yet (applied at
     the next start); for `python -m netbot check`, which never changes the database."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     engine = make_engine(url)
     try:
         heads = set(ScriptDirectory.from_config(alembic_config(capability_versions)).get_heads())
@@ -246,6 +250,8 @@ def _migrate(engine: Engine, capability_versions: Sequence[Path]) -> None:
     Two bots starting at once queue on the lock (a PostgreSQL advisory lock, or SQLite's
     write lock taken by BEGIN IMMEDIATE); the second then finds the schema already at head.
     """
+    from alembic import command
+
     with _MIGRATION_THREAD_LOCK, engine.connect() as connection:
         connection = connection.execution_options(**{_SQLITE_BEGIN_OPTION: "IMMEDIATE"})
         with connection.begin():

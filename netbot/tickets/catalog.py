@@ -45,6 +45,9 @@ class Catalog:
         self.project = project
         self._users: dict[str, Person] | None = None  # by login, lower case
         self._groups: dict[str, Person] | None = None  # by name, lower case
+        # Users and teams asked of Redmine one by one, by lower-case login or name, before
+        # the lists are loaded (tickets.py never loads them for a list).
+        self._looked_up: dict[str, Person | None] = {}
         self._statuses: dict[str, Named] | None = None
         self._closed_status_ids: frozenset[int] = frozenset()
         self._priorities: dict[str, Named] | None = None
@@ -181,17 +184,61 @@ class Catalog:
 
     def person(self, name: str) -> Person:
         """A user by login, or a team (group) by name; NotFound names close matches."""
-        users, groups = self._people()
         key = name.strip().lstrip("@").lower()
-        found = users.get(key) or groups.get(key)
+        found = self.find_person(name)
         if found is None:
+            users, groups = self._people()  # every login, for the suggestions
             raise NotFound(
                 f"Redmine has no active user or team {echo(name)}.{self._suggest(key, [*users, *groups])}"
             )
         return found
 
+    def find_person(self, name: str) -> Person | None:
+        """The user whose login is `name`, else the team of that name, else None (no
+        suggestions are looked for: a caller with another use for the name, such as a search).
+
+        From memory once the lists are loaded (the bot refreshes them); before that (always,
+        in tickets.py) asked of Redmine for this one name: the user with one request (not the
+        whole user list, 20 requests with 2,000 users), a team with one more.
+        """
+        key = name.strip().lstrip("@").lower()
+        if self._users is not None and self._groups is not None:
+            return self._users.get(key) or self._groups.get(key)
+        if not key:
+            return None
+        if key not in self._looked_up:
+            self._looked_up[key] = self._user_by_login(key) or self._groups_by_name().get(key)
+        return self._looked_up[key]
+
+    def _user_by_login(self, key: str) -> Person | None:
+        """The active user whose login is `key` (lower case), found with Redmine's `name`
+        filter (a substring of login, names or mail), then matched exactly."""
+        api = self.gateway.api()
+
+        def fetch() -> Person | None:
+            return next(
+                (
+                    Person(u.id, u.login, f"{u.firstname} {u.lastname}".strip())
+                    for u in api.user.filter(status=1, name=key)
+                    if u.login.lower() == key
+                ),
+                None,
+            )
+
+        return self.gateway.call(fetch, what="the user list")
+
+    def _groups_by_name(self) -> dict[str, Person]:
+        """The teams by lower-case name: loaded on first use (one request), without users."""
+        if self._groups is None:
+            api = self.gateway.api()
+            groups = self.gateway.call(lambda: list(api.group.all()), what="the user list")
+            self._groups = {
+                g.name.lower(): Person(g.id, g.name, g.name, is_group=True) for g in groups
+            }
+        return self._groups
+
     def team(self, name: str) -> Person:
-        _, groups = self._people()
+        groups = self._groups_by_name()
         found = groups.get(name.strip().lower())
         if found is None:
             raise NotFound(f"Redmine has no team {echo(name)}.{self._suggest(name, list(groups))}")

@@ -474,8 +474,14 @@ class TicketService:
             tracker=issue.tracker.name,
             assignee=_name(issue, "assigned_to"),
             updated_on=parse_time(issue.updated_on),
-            is_closed=self.catalog.is_closed(issue.status.id),
+            is_closed=self._is_closed(issue.status),
         )
+
+    def _is_closed(self, status: Any) -> bool:
+        """Whether an issue's status is a closed one: Redmine 5 says so with each issue (so a
+        list needs no status list); the catalog answers for an older Redmine."""
+        closed = getattr(status, "is_closed", None)
+        return bool(closed) if closed is not None else self.catalog.is_closed(status.id)
 
     def _detail(self, issue: Any) -> TicketDetail:
         journals = [j for j in getattr(issue, "journals", []) if getattr(j, "notes", "")]
@@ -495,7 +501,7 @@ class TicketService:
             description=getattr(issue, "description", "") or "",
             status=issue.status.name,
             status_id=issue.status.id,
-            is_closed=self.catalog.is_closed(issue.status.id),
+            is_closed=self._is_closed(issue.status),
             priority=issue.priority.name,
             tracker=issue.tracker.name,
             project=issue.project.name,
