@@ -7,7 +7,6 @@ fault-injecting proxy where a failure is needed) and the real database.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -24,6 +23,7 @@ from netbot.tickets.catalog import Catalog
 from netbot.tickets.service import TicketService, parse_ticket_id
 from tests.plugins.redmine_server import RedmineServer
 from tests.test_tickets_service import issue_count, new_ticket, snapshot
+from tests.test_tickets_service import proxied as proxied  # the fault proxy in front of Redmine
 
 PROJECT = "ops"
 USER = 1180000000000000001
@@ -46,15 +46,6 @@ def service(redmine: RedmineServer, catalog: Catalog) -> TicketService:
 @pytest.fixture(scope="module")
 def admin(redmine: RedmineServer) -> Redmine:
     return Redmine(redmine.url, key=redmine.admin_key)
-
-
-@pytest.fixture
-def proxied(
-    redmine: RedmineServer, catalog: Catalog
-) -> Iterator[tuple[RedmineProxy, TicketService]]:
-    with RedmineProxy.in_thread(redmine.url) as proxy:
-        gateway = RedmineGateway(proxy.url, redmine.admin_key, timeout=1.0)
-        yield proxy, TicketService(gateway, catalog, PROJECT)
 
 
 # ------------------------------------------------------------------ 1. link approval binding
