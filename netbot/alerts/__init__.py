@@ -6,12 +6,12 @@ names, not here: `python -m netbot.alerts replay` runs this file too, and needs 
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from netbot.alerts.config import AlertsConfig, UsgsConfig
 from netbot.core.capability import Capability, EnvVar
+from netbot.core.lazy import lazy_names
 
 if TYPE_CHECKING:
     from netbot.alerts.engine import AlertEngine
@@ -41,11 +41,7 @@ _LAZY = {"AlertEngine": "netbot.alerts.engine", "POLL_JOB": "netbot.alerts.servi
          "KonturError": "netbot.alerts.kontur"}  # fmt: skip
 
 
-def __getattr__(name: str) -> Any:
-    """The engine's public names, imported when first asked for (PEP 562)."""
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, _LAZY)
 
 
 __all__ = [

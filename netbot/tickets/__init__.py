@@ -6,9 +6,9 @@ a `tickets.py` list never loads (its start-up stays fast).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from netbot.core.lazy import lazy_names
 from netbot.tickets.format import change_text, detail_text, table
 from netbot.tickets.records import Change, Created, TicketPage, to_json
 from netbot.tickets.wiring import REDMINE_ENV, TicketsServices, TicketsSettings, build
@@ -20,11 +20,7 @@ if TYPE_CHECKING:
 _LAZY = {"CAPABILITY": "netbot.tickets.capability", "TicketsConfig": "netbot.tickets.config"}
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_names(__name__, _LAZY)
 
 
 __all__ = [
