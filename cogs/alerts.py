@@ -5,14 +5,39 @@ configured channel; its poll runs on the runtime's supervisor. The commands only
 engine's status and ask it to post a sample.
 """
 
+import dataclasses
 import datetime as dt
 
 import discord
 from discord.ext import commands
 
 from netbot.alerts import AlertsConfig, build
+from netbot.chat import Action, Post, PostRef, Target
 from netbot.core.errors import Refused, UserError
 from netbot.discord_bot import DiscordTarget, NetBot
+from netbot.incidents import DECLARE_FROM_ALERT
+from netbot.slack import mirror
+
+
+class WithDeclareButton:
+    """Alert posts (warning cards) carry "Declare incident", which opens the incidents'
+    declare form prefilled from the alert (cogs/incidents answers the button by its id)."""
+
+    BUTTON = Action("Declare incident", DECLARE_FROM_ALERT, "danger")
+
+    def __init__(self, target: Target) -> None:
+        self.target, self.name = target, target.name
+
+    async def post(self, post: Post) -> PostRef:
+        if post.accent == "warning":
+            post = dataclasses.replace(post, actions=(self.BUTTON,))
+        return await self.target.post(post)
+
+    async def edit(self, ref: PostRef, post: Post) -> None:
+        await self.target.edit(ref, post)
+
+    async def delete(self, ref: PostRef) -> None:
+        await self.target.delete(ref)
 
 
 class Alerts(commands.Cog):
@@ -23,8 +48,11 @@ class Alerts(commands.Cog):
         self.channel_id = bot.runtime.config.section("alerts", AlertsConfig).channel_id
         if self.channel_id is None:
             raise UserError("alerts.channel_id is not set in the configuration")
-        target = DiscordTarget(bot, self.channel_id, "the alerts channel")
-        self.engine = build(bot.runtime, target)
+        target: Target = DiscordTarget(bot, self.channel_id, "the alerts channel")
+        if bot.runtime.config.switched_on("incidents"):
+            target = WithDeclareButton(target)
+        # Each alert also goes to Slack when the bridge is on (written with its record).
+        self.engine = build(bot.runtime, target, mirror(bot.runtime))
 
     async def aclose(self) -> None:
         """Close the engine's HTTP sessions (called by NetBot.close)."""

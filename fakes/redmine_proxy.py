@@ -22,7 +22,7 @@ import re
 import socket
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -85,6 +85,7 @@ class RedmineProxy:
         self._rules: list[_Rule] = []
         self._log: list[LoggedRequest] = []
         self._down = False
+        self._listeners: list[Callable[[LoggedRequest], None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._listener: asyncio.Server | None = None
         self._web: web.Server | None = None
@@ -125,6 +126,13 @@ class RedmineProxy:
              times: int | None = None) -> None:  # fmt: skip
         """Abort the connection without an answer and without forwarding (Redmine crashed)."""
         self._add("drop", method, path, times)
+
+    def on_request(self, listener: Callable[[LoggedRequest], None]) -> Callable[[], None]:
+        """Call ``listener`` with each logged request, on the proxy's loop, before the answer
+        is relayed (a crash test kills the client right after Redmine did a write, before
+        the client learns of it). Returns a function that removes it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
 
     def clear(self) -> None:
         """Remove every rule and empty the log (``up()`` is separate)."""
@@ -247,11 +255,12 @@ class RedmineProxy:
         def log(status: int | None, outcome: Outcome) -> None:
             headers = {h: request.headers[h] for h in LOGGED_HEADERS if h in request.headers}
             has_key = "X-Redmine-API-Key" in request.headers
+            entry = LoggedRequest(method, path_qs, headers, body, status, outcome, has_key)
             with self._logged:
-                self._log.append(
-                    LoggedRequest(method, path_qs, headers, body, status, outcome, has_key)
-                )
+                self._log.append(entry)
                 self._logged.notify_all()
+            for listener in list(self._listeners):
+                listener(entry)
 
         if self._down:  # a kept-alive connection opened before down()
             return self._abort(request, log, "down")

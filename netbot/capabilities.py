@@ -11,7 +11,7 @@ import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from netbot import alerts, tickets
+from netbot import alerts, incidents, netbox, slack, threader, tickets
 from netbot.core import config as core_config
 from netbot.core.capability import Capability, EnvVar
 from netbot.core.config import CoreConfig, Section
@@ -22,6 +22,10 @@ if TYPE_CHECKING:  # SQLAlchemy only where tables are wanted: tickets.py reads t
 CAPABILITIES: tuple[Capability, ...] = (
     tickets.CAPABILITY,
     alerts.CAPABILITY,
+    slack.CAPABILITY,
+    netbox.CAPABILITY,
+    incidents.CAPABILITY,
+    threader.CAPABILITY,
 )
 
 # Tables shared by several capabilities (who is who), declared outside any one of them.

@@ -163,7 +163,7 @@ def test_compose_runs_bot_and_threader_from_the_project_image(tmp_path: Path) ->
     image = Dockerfile.read()
     assert {"bot", "threader", "postgres"} <= set(services)
     assert services["bot"]["command"] == image.cmd == ["python", "-m", "netbot"]
-    assert services["threader"]["command"] == ["python", "threader.py", "--serve"]
+    assert services["threader"]["command"] == ["python", "threader.py", "--every", "30s"]
     assert (ROOT / "threader.py").is_file()
     assert services["bot"]["restart"] == "unless-stopped"
     for name in ("bot", "threader"):
@@ -490,17 +490,19 @@ async def test_an_unconfigured_threader_waits_unhealthy_instead_of_exiting(image
 
 @pytest.mark.redmine
 async def test_a_configured_threader_passes_its_health_check(
-    image: Image, redmine: RedmineServer
+    image: Image, redmine: RedmineServer, fake_discord: FakeDiscord
 ) -> None:
     service = compose()["services"]["threader"]
-    health = image.run(service["healthcheck"]["test"][1:])
+    port = {"NETBOT_THREADER_HTTP_PORT": str(free_port())}
+    health = image.run(service["healthcheck"]["test"][1:], **port)
     assert health.returncode == 1  # not before its check has passed
-    async with image.running(
-        service["command"], REDMINE_URL=redmine.url, REDMINE_TOKEN=redmine.admin_key
-    ) as process:
+    operator = {"REDMINE_URL": redmine.url, "REDMINE_TOKEN": redmine.admin_key,
+                "DISCORD_TOKEN": "fake-token", "DISCORD_API_BASE_URL": fake_discord.api_base_url}  # fmt: skip
+    async with image.running(service["command"], **operator, **port) as process:
         await read_until(process, "threader: ready")
-        health = image.run(service["healthcheck"]["test"][1:])
+        await read_until(process, "threader: first cycle done")  # Redmine and Discord reached
+        health = image.run(service["healthcheck"]["test"][1:], **port)
         assert health.returncode == 0, health.stderr
         log = await stop(process)
     assert process.returncode == 0, log
-    assert image.run(service["healthcheck"]["test"][1:]).returncode == 1  # gone with it
+    assert image.run(service["healthcheck"]["test"][1:], **port).returncode == 1  # gone with it

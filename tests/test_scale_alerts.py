@@ -154,10 +154,12 @@ async def test_a_crash_after_the_posts_before_the_cursor_moves_repeats_and_loses
 ) -> None:
     real_save = alert_state.save
 
-    def crash_at_the_cursor(db: Database, changes: alert_state.Changes) -> None:
+    def crash_at_the_cursor(
+        db: Database, changes: alert_state.Changes, mirror: alert_state.PostMirror | None = None
+    ) -> None:
         if changes.cursors:
             raise OSError("the process died here")
-        real_save(db, changes)
+        real_save(db, changes, mirror)
 
     cursor = alert_state.load(bot.db).cursors[FEED]
     monkeypatch.setattr(alert_state, "save", crash_at_the_cursor)

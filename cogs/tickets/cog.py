@@ -18,6 +18,7 @@ import discord
 from discord.ext import commands
 
 from cogs.tickets import render
+from cogs.tickets import sync as sync_view
 from cogs.tickets.threads import DiscordThreads
 from netbot import identity as links
 from netbot.core.errors import BackendUnavailable, Refused, UserError
@@ -457,8 +458,17 @@ class Tickets(commands.Cog):
             reopened = " It was archived; it is open again." if opened.reopened else ""
             await ctx.respond(f"Ticket {ticket_id} already has a thread: {mention}.{reopened}")
             return
-        await port.thread(opened.thread_id).send(embed=render.detail_embed(opened.ticket))
+        await port.thread(opened.thread_id).send(
+            embed=render.detail_embed(opened.ticket), view=sync_view.status_button(ticket_id)
+        )
         await ctx.respond(f"Thread for #{ticket_id}: {mention}")
+
+    @ticket.command(description="Show how a ticket's Discord thread sync is doing")
+    @ticket_option
+    async def sync(self, ctx: discord.ApplicationContext, ticket: str) -> None:
+        """Last sync, pending writes and the last error, as the threader recorded them."""
+        report = await sync_view.sync_report(self.bot, self.ticket_id(ticket))
+        await ctx.respond(report, ephemeral=True)
 
     # ------------------------------------------------------------------ links
     @ticket.command(description="Link a Discord account to a Redmine login")

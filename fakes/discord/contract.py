@@ -48,6 +48,17 @@ def _py_cord_quirks(path: str, body: Any) -> Any:
     for key, prefixes in _INT_SNOWFLAKES.items():
         if isinstance(body.get(key), int) and path.startswith(prefixes):
             fixed[key] = str(body[key])
+    # Channel permission overwrites carry their role/member ids as integers too, and files'
+    # attachment entries are numbered with integers ({"id": 0, "filename": ...}).
+    for key in ("permission_overwrites", "attachments"):
+        if isinstance(body.get(key), list):
+            fixed[key] = _string_ids(body[key])
+    # A select's default values carry their ids as integers too, in messages and callbacks.
+    if isinstance(fixed.get("data"), dict):
+        fixed["data"] = dict(fixed["data"])
+    for holder in (fixed, fixed.get("data")):
+        if isinstance(holder, dict) and isinstance(holder.get("components"), list):
+            holder["components"] = _string_default_ids(holder["components"])
     # AllowedMentions(roles=..., users=...) sends the ids as integers too.
     mentions = body.get("allowed_mentions")
     if isinstance(mentions, dict):
@@ -58,6 +69,29 @@ def _py_cord_quirks(path: str, body: Any) -> Any:
             for k, v in mentions.items()
         }
     return fixed
+
+
+def _string_default_ids(components: list[Any]) -> list[Any]:
+    fixed = []
+    for component in components:
+        if isinstance(component, dict):
+            component = dict(component)
+            if isinstance(component.get("components"), list):
+                component["components"] = _string_default_ids(component["components"])
+            if isinstance(component.get("default_values"), list):
+                component["default_values"] = _string_ids(component["default_values"])
+        fixed.append(component)
+    return fixed
+
+
+def _string_ids(items: list[Any]) -> list[Any]:
+    """Objects of a list with an integer ``id`` get it as a string."""
+    return [
+        {**item, "id": str(item["id"])}
+        if isinstance(item, dict) and isinstance(item.get("id"), int)
+        else item
+        for item in items
+    ]
 
 
 def _form_error_codes(details: Any) -> Any:

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any, TypeVar, cast
 
 import discord
 
-from . import payloads
+from . import guild_channels, payloads, reactions, selects
 from . import permissions as perms
+from .interaction_files import InteractionFilesMixin
 from .payloads import snowflake
+from .people import PeopleMixin
+from .ratelimits import RateLimitMixin
 from .records import FakeMessage, InteractionRecord, walk_components
 from .server import (
     DEFAULT_PRIVILEGED_INTENTS,
@@ -26,13 +28,16 @@ from .server import (
     Ref,
     ref_id,
 )
+from .webhooks import WebhooksMixin
 
 BotT = TypeVar("BotT", bound=discord.Client)
 BOT_ROLE_POSITION = 250  # above every role a test adds, as an integration role usually is
 _SUBCOMMAND, _GROUP = 1, 2
 
 
-class FakeDiscord(FakeDiscordServer):
+class FakeDiscord(
+    InteractionFilesMixin, WebhooksMixin, PeopleMixin, RateLimitMixin, FakeDiscordServer
+):
     """A fake Discord with one guild (``guild``), one text channel (``channel``) and one
     member (``user``) ready-made, so most tests need no setup at all.
 
@@ -132,6 +137,53 @@ class FakeDiscord(FakeDiscordServer):
             self.dispatch("CHANNEL_CREATE", channel)
         return channel
 
+    def add_category(self, guild: Ref, name: str) -> dict[str, Any]:
+        """A category (type 4) that channels may be placed in (at most 50)."""
+        return self._add_guild_channel(guild, guild_channels.CATEGORY, name, {})
+
+    def add_forum(
+        self, guild: Ref, name: str, *, tags: Sequence[str] = (), parent: Ref | None = None
+    ) -> dict[str, Any]:
+        """A forum channel (type 15) with ``tags`` as its available tags."""
+        body = {
+            "available_tags": [{"name": t} for t in tags],
+            "parent_id": ref_id(parent) if parent is not None else None,
+        }
+        return self._add_guild_channel(guild, guild_channels.FORUM, name, body)
+
+    def _add_guild_channel(
+        self, guild: Ref, kind: int, name: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        channel = guild_channels.build(self, ref_id(guild), kind, name, body)
+        self.channels[channel["id"]] = channel
+        if self._identified:
+            self.dispatch("CHANNEL_CREATE", channel)
+        return channel
+
+    def can_see(self, user: Ref, channel: Ref) -> bool:
+        """Whether ``user`` has View Channel in ``channel`` (a private space hides itself)."""
+        return guild_channels.can_see(self, user, channel)
+
+    async def react(self, message: FakeMessage | Ref, user: Ref, emoji: str) -> None:
+        """``user`` reacts with ``emoji`` (MESSAGE_REACTION_ADD reaches the bot)."""
+        await self.wait_until(lambda: self._identified, "the bot to connect to the gateway")
+        reactions.add(self, reactions.message_of(self, message), ref_id(user), emoji)
+
+    async def unreact(self, message: FakeMessage | Ref, user: Ref, emoji: str) -> None:
+        """``user`` takes the reaction back (MESSAGE_REACTION_REMOVE reaches the bot)."""
+        await self.wait_until(lambda: self._identified, "the bot to connect to the gateway")
+        reactions.remove(self, reactions.message_of(self, message), ref_id(user), emoji)
+
+    async def message_command(
+        self, name: str, message: FakeMessage | Ref, *, user: Ref | None = None
+    ) -> InteractionRecord:
+        """Run the message context-menu command ``name`` ("Apps > name") on ``message``."""
+        target = reactions.message_of(self, message)
+        channel_id = target.payload["channel_id"]
+        guild_id = self.channels[channel_id].get("guild_id")
+        data = selects.message_command_data(self, name, target, guild_id)
+        return await self._push(2, data, user=user, channel=channel_id)
+
     def add_thread(self, parent: Ref, name: str, *, owner: Ref | None = None) -> dict[str, Any]:
         """An existing thread (sent in GUILD_CREATE, or as THREAD_CREATE once connected)."""
         owner_id = ref_id(owner) if owner is not None else self.application_id
@@ -207,7 +259,7 @@ class FakeDiscord(FakeDiscordServer):
         component = message.component(custom_id)
         data: dict[str, Any] = {"custom_id": custom_id, "component_type": component["type"]}
         if values is not None:
-            data["values"] = values
+            data = selects.select_data(self, message, component, values)
         return await self._push(3, data, user=user, channel=message.channel_id, message=message)
 
     async def select(
@@ -232,6 +284,7 @@ class FakeDiscord(FakeDiscordServer):
         Fields not in ``values`` are submitted empty; unknown field ids fail the test.
         """
         opener = source if isinstance(source, InteractionRecord) else self._modal_opener(source)
+        await opener.response()  # the bot may still be opening it
         modal = opener.modal
         if modal is None:
             raise AssertionError(f"{opener.describe()} opened no modal: {opener.callbacks}")
@@ -470,16 +523,9 @@ class FakeDiscord(FakeDiscordServer):
     async def send_user_message(self, channel: Ref, user: Ref, content: str) -> FakeMessage:
         """A user posts in a channel: the bot gets MESSAGE_CREATE (it sees ``content`` only
         with the message_content intent, in a DM or when the message mentions it, as on
-        Discord)."""
+        Discord), once it is connected; see ``user_message`` for the REST side."""
         await self.wait_until(lambda: self._identified, "the bot to connect to the gateway")
-        channel_id, author = ref_id(channel), self.users[ref_id(user)]
-        payload = payloads.message(snowflake(), channel_id, author, {"content": content})
-        mentioned = dict.fromkeys(re.findall(r"<@!?(\d+)>", content))
-        payload["mentions"] = [self.users[u] for u in mentioned if u in self.users]
-        message = FakeMessage(payload)
-        self.record_message(message)
-        self.dispatch("MESSAGE_CREATE", self._gateway_message(payload))
-        return message
+        return self.user_message(channel, user, content)
 
     async def wait_for_message(
         self,

@@ -162,6 +162,8 @@ def with_component_ids(components: list[dict[str, Any]]) -> list[dict[str, Any]]
 
     def number(component: dict[str, Any]) -> dict[str, Any]:
         out = {**component, "id": component.get("id") or next(counter)}
+        if "default_values" in out:  # py-cord sends the ids as integers; Discord answers strings
+            out["default_values"] = [{**v, "id": str(v["id"])} for v in out["default_values"]]
         if "components" in out:
             out["components"] = [number(c) for c in out["components"]]
         if isinstance(out.get("component"), dict):

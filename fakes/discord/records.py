@@ -44,6 +44,8 @@ class FakeMessage:
     bodies: list[dict[str, Any]] = field(default_factory=list)
     deleted: bool = False
     loading: bool = False  # a deferred "thinking..." placeholder not yet filled in
+    # emoji (as in a REST path: "📌", or "name:id") -> ids of the users who reacted, in order
+    reactors: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def id(self) -> int:

@@ -24,7 +24,7 @@ from typing import Any, Self
 
 from aiohttp import WSMsgType, web
 
-from . import contract, payloads
+from . import contract, guild_channels, payloads, reactions
 from . import permissions as perms
 from .payloads import snowflake
 from .records import FakeMessage, InteractionRecord, RequestRecord
@@ -59,6 +59,11 @@ class Call:
     params: dict[str, str]
     query: dict[str, str]
     body: Any
+
+
+def route_pattern(template: str) -> re.Pattern[str]:
+    """The regex of a route template such as ``/channels/{channel_id}/messages``."""
+    return re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template) + "$")
 
 
 def is_active_thread(channel: dict[str, Any]) -> bool:
@@ -186,6 +191,8 @@ class FakeDiscordServer:
         self.denied: list[str] = []  # the permission each 50013 answer found missing
         self.gateway_events: list[tuple[str, dict[str, Any]]] = []
         self._faults: list[Fault] = []
+        self.rename_limit = guild_channels.RenameLimit()
+        self.latency = 0.0  # seconds added to every REST answer (benchmarks: Discord's ~100 ms)
         self._changed = asyncio.Condition()
         self._outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._identified = False
@@ -193,10 +200,7 @@ class FakeDiscordServer:
         self._sockets: set[web.WebSocketResponse] = set()
         self._runner: web.AppRunner | None = None
         self.port = 0
-        self._routes = [
-            (method, re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", t) + "$"), t, h)
-            for method, t, h in self._route_table()
-        ]
+        self._routes = [(method, route_pattern(t), t, h) for method, t, h in self._route_table()]
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -431,6 +435,8 @@ class FakeDiscordServer:
         query, body = dict(request.query), await self._read_body(request)
         record = RequestRecord(request.method, path, query, body)
         self.requests.append(record)
+        if self.latency:
+            await asyncio.sleep(self.latency)
         headers = {k: v for k, v in request.headers.items() if k.lower() == "authorization"}
         bot_auth = request.headers.get("Authorization", "")
         if (
@@ -592,6 +598,8 @@ class FakeDiscordServer:
                 lambda c: (200, lookup(self.users, c.params["user_id"], "User", 10013)),
             ),
             ("POST", "/users/@me/channels", self._create_dm),
+            *guild_channels.routes(self),
+            *reactions.routes(self),
         ]
 
     # -- REST handlers: startup and commands ------------------------------------------------
@@ -793,11 +801,16 @@ class FakeDiscordServer:
     # -- REST handlers: messages ------------------------------------------------------------
 
     def _store_message(
-        self, channel_id: str, body: dict[str, Any], *, webhook: bool = False
+        self,
+        channel_id: str,
+        body: dict[str, Any],
+        *,
+        webhook: bool = False,
+        message_id: str | None = None,
     ) -> FakeMessage:
         """Create a message the bot sent; channel posts are echoed as MESSAGE_CREATE."""
         payload = payloads.message(
-            snowflake(),
+            message_id or snowflake(),
             channel_id,
             self.bot_user,
             body,
@@ -888,15 +901,18 @@ class FakeDiscordServer:
             self.permissions_of(self.application_id, channel) & perms.FLAGS["read_message_history"]
         ):
             return 200, []
-        found = self.messages_in(channel)
+        found = sorted(self.messages_in(channel), key=lambda m: m.id)
         if before := call.query.get("before"):
             found = [m for m in found if m.id < int(before)]
-        if after := call.query.get("after"):
-            found = [m for m in found if m.id > int(after)]
         limit = int(call.query.get("limit", 50))
-        return 200, [self._readable(m.payload, self.enabled_intents) for m in reversed(found)][
-            :limit
-        ]
+        if not 1 <= limit <= 100:
+            raise Rejected(400, 50035, "Invalid Form Body", {"limit": {"_errors": []}})
+        # Newest first; with ``after`` the ``limit`` messages right after it (Discord pages
+        # forward that way), else the newest ``limit``.
+        if after := call.query.get("after"):
+            found = [m for m in found if m.id > int(after)][:limit]
+        found = found[-limit:]
+        return 200, [self._readable(m.payload, self.enabled_intents) for m in reversed(found)]
 
     def _create_message(self, call: Call) -> Result:
         """Post in a channel with the permissions Discord checks for what the body carries;
@@ -971,6 +987,8 @@ class FakeDiscordServer:
             self._require(channel, "manage_channels", *overwrites)
         else:
             self._check_thread_edit(channel, call.body)
+        guild_channels.check_channel_edit(self, channel, call.body)
+        guild_channels.apply_channel_edit(channel, call.body)
         for key, value in call.body.items():
             if metadata is not None and key in ("archived", "locked", "auto_archive_duration"):
                 if key == "archived" and value != metadata["archived"]:
@@ -999,6 +1017,8 @@ class FakeDiscordServer:
         """Create a thread and announce it over the gateway, as Discord does. Without a
         message the type defaults to private, as on Discord; each type has its permission."""
         parent = self._channel_of(call)
+        if parent["type"] == guild_channels.FORUM:
+            return guild_channels.create_forum_post(self, parent, call)
         message_id = call.params.get("message_id")
         private = message_id is None and call.body.get("type", 12) == 12
         if message_id is not None:

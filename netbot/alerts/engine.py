@@ -152,6 +152,7 @@ class AlertEngine:
         clock: Clock,
         health: Health,
         usgs: UsgsWatch | None = None,
+        mirror: state.PostMirror | None = None,
     ) -> None:
         self.source = source
         self.target = target
@@ -163,6 +164,7 @@ class AlertEngine:
         self.clock = clock
         self.health = health
         self.usgs = usgs
+        self.mirror = mirror  # also shows each recorded post elsewhere (Slack), same transaction
         self.state = rules.AlertState()  # always the state last saved
         self._pending: state.Changes | None = None  # changes the database did not take
         self._loaded = False
@@ -236,9 +238,11 @@ class AlertEngine:
                     last.notified[event.event_id] = now
                     last.days.add(self.rules.day(now))
                 continue
-            if not await self._post(alert_post(alert_message(event)), event.event_id):
+            post = alert_post(alert_message(event))
+            if not await self._post(post, event.event_id):
                 continue
             record = state.Changes(notified={event.event_id: now}, days={self.rules.day(now)})
+            record.mirrored.append(("alerts", f"alert:{event.event_id}", post))
             if self.usgs is not None and (point := kontur_quake_point(event.raw)) is not None:
                 self.usgs.kontur[event.event_id] = point
                 record.quakes = self.usgs.to_json()
@@ -292,12 +296,15 @@ class AlertEngine:
                 continue
             if any(watch.matches(quake, point) for point in watch.kontur.values()):
                 continue  # Kontur announced this quake already
-            if not await self._post(alert_post(quake_message(quake)), key):
+            post = alert_post(quake_message(quake))
+            if not await self._post(post, key):
                 watch.refused |= quake.all_ids()
                 continue
             watch.announced[key] = quake
             day = self.rules.day(now)
-            await self._save(state.Changes({key: now}, {day}, quakes=watch.to_json()))
+            record = state.Changes({key: now}, {day}, quakes=watch.to_json())
+            record.mirrored.append(("alerts", f"alert:{key}", post))
+            await self._save(record)
             self.today.notified += 1
 
     # ------------------------------------------------------------------ digest
@@ -316,10 +323,13 @@ class AlertEngine:
         day = self.rules.day(now)
         if chosen:
             messages = [alert_message(e) for e in chosen]
-            await self._post(digest_post(digest_header(day), messages), "digest")
+            source, post = "digests", digest_post(digest_header(day), messages)
         else:
-            await self._post(good_news_post(day), "digest")
-        await self._save(state.Changes(digest_day=day))
+            source, post = "good_news", good_news_post(day)
+        record = state.Changes(digest_day=day)
+        if await self._post(post, "digest"):
+            record.mirrored.append((source, f"{source}:{day.isoformat()}", post))
+        await self._save(record)
 
     def next_digest(self, now: dt.datetime) -> dt.datetime:
         """When the next digest check fires (it is sent only if that day had no alert)."""
@@ -336,7 +346,7 @@ class AlertEngine:
         """Write `changes` in one transaction, then make them to the state in memory. Changes
         the database did not take stay pending (see `_flush`)."""
         try:
-            await asyncio.to_thread(state.save, self.database, changes)
+            await asyncio.to_thread(state.save, self.database, changes, self.mirror)
         except Exception:
             self._pending = changes
             raise

@@ -6,6 +6,7 @@ from netbot.alerts.config import AlertsConfig
 from netbot.alerts.engine import AlertEngine, UsgsWatch
 from netbot.alerts.kontur import KonturClient
 from netbot.alerts.rules import Rules
+from netbot.alerts.state import PostMirror
 from netbot.alerts.usgs import UsgsClient
 from netbot.chat import Target
 from netbot.core.runtime import Runtime
@@ -13,8 +14,9 @@ from netbot.core.runtime import Runtime
 POLL_JOB = "alerts.poll"
 
 
-def build(runtime: Runtime, target: Target) -> AlertEngine:
-    """The alert engine publishing to `target`, its poll (digest included) declared on the
+def build(runtime: Runtime, target: Target, mirror: PostMirror | None = None) -> AlertEngine:
+    """The alert engine publishing to `target` (and recording each post with `mirror`, the
+    Slack bridge's outbox, when given), its poll (digest included) declared on the
     runtime's supervisor as `alerts.poll`, every `alerts.poll_seconds` from the first run.
     Whoever builds it closes it (`AlertEngine.close`)."""
     settings = runtime.config.section("alerts", AlertsConfig)
@@ -40,6 +42,7 @@ def build(runtime: Runtime, target: Target) -> AlertEngine:
         clock=runtime.clock,
         health=runtime.health,
         usgs=usgs,
+        mirror=mirror,
     )
     runtime.supervisor.every(POLL_JOB, settings.poll_seconds, engine.tick)
     return engine

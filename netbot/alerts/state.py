@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from netbot.alerts.models import AlertCursor, AlertDay, AlertMeta, AlertNotification
 from netbot.alerts.rules import AlertState
+from netbot.chat import Post
 from netbot.core.db import Database, upsert
 from netbot.core.models import JsonValue
 
@@ -44,6 +46,8 @@ class Changes:
     digest_day: dt.date | None = None
     quakes: dict[str, Any] | None = None  # the quakes each source announced
     forget_before: tuple[dt.datetime, dt.date] | None = None  # see rules.forget_before
+    # Posts that went out, for the mirror: (source "alerts"/"digests"/"good_news", key, post).
+    mirrored: list[tuple[str, str, Post]] = field(default_factory=list)
 
     def apply(self, state: AlertState) -> None:
         """Change `state` in place as `save` changed the rows: O(changes), plus one pass over
@@ -60,9 +64,19 @@ class Changes:
             state.last_digest_day = self.digest_day
 
 
-def save(db: Database, changes: Changes) -> None:
-    """Write `changes` in one transaction."""
+class PostMirror(Protocol):
+    """Where a post that went out is also mirrored (the Slack bridge's outbox): called inside
+    the transaction that records the post, so the mirror is kept exactly when the record is."""
+
+    def post(self, session: Session, source: str, key: str, post: Post) -> None: ...
+
+
+def save(db: Database, changes: Changes, mirror: PostMirror | None = None) -> None:
+    """Write `changes` in one transaction (with their mirrors, when there is a `mirror`)."""
     with db.session() as session:
+        if mirror is not None:
+            for source, key, post in changes.mirrored:
+                mirror.post(session, source, key, post)
         for feed, cursor in changes.cursors.items():
             upsert(session, AlertCursor, {"feed": feed, "cursor": cursor}, keys=("feed",))
         for event_id, when in changes.notified.items():

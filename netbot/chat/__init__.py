@@ -2,6 +2,7 @@
 
 from netbot.chat.post import (
     Accent,
+    Action,
     Field,
     Link,
     Mentions,
@@ -17,6 +18,7 @@ from netbot.chat.post import (
 
 __all__ = [
     "Accent",
+    "Action",
     "Field",
     "Link",
     "Mentions",

@@ -67,6 +67,18 @@ class Mentions:
 
 
 Accent = Literal["warning"]
+ActionStyle = Literal["primary", "secondary", "success", "danger"]
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button under a post. `id` is the capability's own (it names the action and the
+    object it acts on, e.g. "incidents:declare:alert-123"), sent back when it is pressed, so
+    it keeps working after a restart; at most 100 characters, unique within the post."""
+
+    label: str  # netbot's own words
+    id: str
+    style: ActionStyle = "secondary"
 
 
 @dataclass(frozen=True)
@@ -82,6 +94,7 @@ class Post:
     footer: Text = ()
     accent: Accent | None = None  # a card's colour: "warning" for an alert
     mentions: Mentions = field(default_factory=Mentions)
+    actions: tuple[Action, ...] = ()  # buttons (Discord: one row of up to 5)
 
     @property
     def is_card(self) -> bool:

@@ -29,6 +29,10 @@ class Capability:
     # (plain strings: the core never imports discord); the invite link asks for the union of
     # the enabled capabilities' (`python -m netbot invite-url`).
     discord_permissions: tuple[str, ...] = ()
+    # Privileged gateway intents its cog reads ("message_content", "members"): the bot asks
+    # Discord for them when the capability is switched on (they must be enabled in the
+    # Developer Portal, else Discord refuses the connection and netbot says which toggle).
+    privileged_intents: tuple[str, ...] = ()
 
     @property
     def requires(self) -> tuple[str, ...]:

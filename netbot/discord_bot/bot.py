@@ -130,7 +130,18 @@ class NetBot(discord.AutoShardedBot):
                 log.info("cog %s not loaded: %s", spec.name, exc.original.message)
                 continue
             self.loaded_cogs.append(spec.name)
+        self._ask_for_intents(specs)
         return self.loaded_cogs
+
+    def _ask_for_intents(self, specs: tuple[Capability, ...]) -> None:
+        """Ask Discord for the privileged intents the loaded cogs read (Message Content for
+        incident timelines and keywords): only those, so a bot without such a cog runs
+        without the Developer Portal toggle. Set before connecting, when IDENTIFY sends them."""
+        wanted = {
+            i for spec in specs if spec.name in self.loaded_cogs for i in spec.privileged_intents
+        }
+        if "message_content" in wanted:
+            self._connection._intents.message_content = True
 
     def add_application_command(self, command: discord.ApplicationCommand) -> None:
         # Set, not defaulted: a command object can outlive a bot (a cog package's submodule

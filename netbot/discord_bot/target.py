@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import discord
 
-from netbot.chat import Mentions, Post, PostRef, Rejected
+from netbot.chat import Action, Mentions, Post, PostRef, Rejected
 from netbot.chat.markdown import render, render_listing
 from netbot.core.text import clip
 from netbot.discord_bot.replies import (
@@ -71,13 +71,43 @@ def allowed(mentions: Mentions) -> discord.AllowedMentions:
     )
 
 
+_STYLES = {
+    "primary": discord.ButtonStyle.primary,
+    "secondary": discord.ButtonStyle.secondary,
+    "success": discord.ButtonStyle.success,
+    "danger": discord.ButtonStyle.danger,
+}
+
+
+def buttons(actions: tuple[Action, ...]) -> discord.ui.View:
+    """A post's actions as buttons whose custom ids are the actions' ids. The view has no
+    callbacks and no timeout: presses reach the capability's `on_interaction` listener by
+    custom id, so buttons of any age work, also after a restart."""
+    view = discord.ui.View(timeout=None)
+    for action in actions:
+        view.add_item(
+            discord.ui.Button(
+                label=action.label[:80], custom_id=action.id[:100], style=_STYLES[action.style]
+            )
+        )
+    return view
+
+
 def message(post: Post) -> dict[str, Any]:
-    """The keyword arguments of a send or edit call showing `post` (and nothing else)."""
+    """The keyword arguments of a send or edit call showing `post` (and nothing else;
+    a post without actions leaves a message's existing components alone)."""
     if post.is_card:
         content, card = None, embed(post)
     else:
         content, card = render(post.body, CONTENT_LIMIT), None
-    return {"content": content, "embed": card, "allowed_mentions": allowed(post.mentions)}
+    shown: dict[str, Any] = {
+        "content": content,
+        "embed": card,
+        "allowed_mentions": allowed(post.mentions),
+    }
+    if post.actions:
+        shown["view"] = buttons(post.actions)
+    return shown
 
 
 class DiscordTarget:

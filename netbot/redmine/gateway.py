@@ -47,6 +47,11 @@ ECHO_LIMIT = 100  # characters of a login or typed value repeated in a message
 PAGE_SIZE = 100  # Redmine's largest page (its default `limit` cap)
 
 
+class ActorRefused(Refused):
+    """Redmine refused the impersonated person, not the request: the login is unknown or
+    locked (412), or that person may not do it (403). The threader then writes as the bot."""
+
+
 class OutcomeUnknown(BackendUnavailable):
     """A write left for Redmine but its outcome is not known (or not confirmed).
 
@@ -177,9 +182,10 @@ class RedmineGateway:
                 raise NotFound(missing or _not_found(what)) from None
             except rm.ForbiddenError:
                 who = clip(as_login, ECHO_LIMIT) if as_login else "netbot's Redmine account"
-                raise Refused(f"Redmine does not allow {who} to do that on {what}.") from None
+                refused = ActorRefused if as_login else Refused
+                raise refused(f"Redmine does not allow {who} to do that on {what}.") from None
             except rm.ImpersonateError:
-                raise Refused(
+                raise ActorRefused(
                     f"Redmine refused to act as {clip(as_login or '', ECHO_LIMIT)!r}: "
                     "the login is unknown or locked."
                 ) from None
@@ -259,6 +265,30 @@ class RedmineGateway:
             if len(page) < page_size:
                 return
             next_id = page[-1]["id"] + 1
+
+    def rest(
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        as_login: str | None = None,
+        params: dict[str, str] | None = None,
+        body: Any = None,
+        check: str | None = None,
+    ) -> Any:
+        """One REST call on a path python-redmine has no resource for (`/journals/7.json`)
+        or where the plain JSON is wanted; errors as `call` translates them. `body` bytes
+        are sent as `application/octet-stream` (uploads), anything else as JSON."""
+        api = self.api(as_login)
+        headers = {"Content-Type": "application/octet-stream"} if isinstance(body, bytes) else None
+
+        def send() -> Any:
+            return api.engine.request(
+                method, f"{api.url}{path}", headers=headers, params=params, data=body
+            )
+
+        return self.call(send, what=what, as_login=as_login, check=check)
 
     @staticmethod
     def _unknown(message: str, check: str) -> OutcomeUnknown:
