@@ -80,3 +80,34 @@ async def test_postmortem_without_redmine_keeps_the_document(
     assert [s.filename for s in spaces.sent if s.filename] == [document.filename]
     assert (await service.get(incident.id)).postmortem_at is not None and threads == []
     db.close()
+
+
+async def test_postmortem_ticket_asks_the_threader_for_its_thread(
+    redmine: RedmineServer, tmp_path: Path
+) -> None:
+    """In the bot (no `open_thread` given) with the threader on, the ticket's `discord-thread`
+    field carries the threader's "create" value: the threader opens and syncs the thread."""
+    db = Database.open(f"sqlite:///{tmp_path / 'db.sqlite3'}", capabilities.migration_dirs())
+    runtime = Runtime(
+        config=capabilities.parse_config(
+            {
+                "guilds": [GUILD],
+                "cogs": {"threader": True},
+                "threader": {"create_value": "please-create"},
+                "incidents": settings(postmortem_project="ops").model_dump(),
+            }
+        ),
+        secrets=Secrets(
+            env={"REDMINE_URL": redmine.url, "REDMINE_TOKEN": Secret(redmine.admin_key)}
+        ),
+        database=db,
+        clock=ManualClock(START),
+    )
+    service = build(runtime, RecordingSpaces())
+    incident = await service.declare(DeclareRequest("th", GUILD, 101, "Threaded post-mortem"))
+    document = await service.postmortem(incident.id, 101)
+    assert document.ticket_id is not None and document.ticket_error is None
+    issue = Redmine(redmine.url, key=redmine.admin_key).issue.get(document.ticket_id)
+    fields = {field.name: getattr(field, "value", None) for field in issue.custom_fields}
+    assert fields["discord-thread"] == "please-create"
+    db.close()

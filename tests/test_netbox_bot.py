@@ -437,7 +437,9 @@ async def test_a_bad_token_is_named_as_such(
 ) -> None:
     world = await netbox_bot(netbox, token="wrong-token-0123456789", ready=False)
     reply = await world.command("netbox device show", name="sw1")
-    assert plain(reply.content).startswith("NetBox refused netbot's token (NETBOX_TOKEN, HTTP 401)")
+    assert plain(reply.content).startswith(
+        "NetBox refused netbot's token (NETBOX_TOKEN, HTTP 403): it is wrong or expired"
+    )
     assert "index refresh failing: NetBox refused netbot's token" in caplog.text
     assert "wrong-token-0123456789" not in caplog.text
     await world.stop()
@@ -447,7 +449,9 @@ async def test_a_bad_token_is_named_as_such(
     listed = await world.command("site list")
     assert listed.embeds and listed.embeds[0]["title"] == "Sites"
     reply = await world.command("netbox device find", term="sw")
-    assert plain(reply.content).startswith("NetBox refused netbot's token (NETBOX_TOKEN, HTTP 403)")
+    assert plain(reply.content).startswith(
+        "NetBox refused netbot's token (NETBOX_TOKEN, HTTP 403): it may not read this"
+    )
 
 
 # ---------------------------------------------------------------------- freshness

@@ -67,7 +67,8 @@ def test_a_post_survives_the_outbox_as_json() -> None:
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("inc-20260301-1-Server DOWN!!", "inc-inc-20260301-1-server-down"),
+        ("inc-20260301-1-Server DOWN!!", "inc-20260301-1-server-down"),
+        ("INC-7-x", "inc-7-x"),
         ("<!channel> @here", "inc-channel-here"),
         ("é" * 200, "inc"),
         ("x" * 200, "inc-" + "x" * 76),

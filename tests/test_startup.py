@@ -21,6 +21,7 @@ import yaml
 
 from fakes.discord import FakeDiscord
 from fakes.kontur import FakeKontur
+from netbot.capabilities import CAPABILITIES
 from tests.plugins.redmine_server import RedmineServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,8 +41,10 @@ def write_config(tmp_path: Path, **overrides: Any) -> Path:
     config: dict[str, Any] = {
         "guilds": [1],
         "storage": {"data_dir": str(tmp_path / "data")},
-        "cogs": {"tickets": False, "alerts": False},
+        "cogs": {capability.name: False for capability in CAPABILITIES},
     }
+    # A test names the cogs it switches on; every other one stays off.
+    config["cogs"].update(overrides.pop("cogs", {}))
     config.update(overrides)
     path = tmp_path / "netbot.yaml"
     path.write_text(yaml.safe_dump(config))

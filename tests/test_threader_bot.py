@@ -11,6 +11,7 @@ from netbot import identity
 from netbot.threader import store
 from tests.plugins.redmine_server import RedmineServer
 from tests.plugins.world import WorldFactory
+from tests.test_tickets_bot import tickets_ready
 
 pytestmark = pytest.mark.redmine
 
@@ -22,7 +23,7 @@ async def test_sync_status_by_command_and_by_button(
         secrets={"REDMINE_URL": redmine.url, "REDMINE_TOKEN": redmine.admin_key}, start=False
     )
     identity.set_link(world.database, int(world.fake.user["id"]), "alice", 1)
-    await world.start()
+    await tickets_ready(world)  # the key checked and the catalog loaded, as the tests need
     fake = world.fake
     ticket = redmine.issue_id("VPN flapping")
 

@@ -15,6 +15,7 @@ from cogs.incidents.timeline import IncidentTimeline
 from netbot.core.errors import UserError
 from netbot.discord_bot import NetBot
 from netbot.incidents import IncidentsConfig, build, unknown_invitees
+from netbot.slack import mirror as slack_mirror
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,8 @@ def setup(bot: NetBot) -> None:
         raise UserError("incidents.headline_channel_id is not set in the configuration")
     desk = Desk(bot, settings)
     desk.spaces = DiscordSpaces(bot, settings)
-    desk.service = build(bot.runtime, desk.spaces)
+    # Incident changes mirrored to Slack when the bridge is on (None otherwise).
+    desk.service = build(bot.runtime, desk.spaces, mirror=slack_mirror(bot.runtime))
 
     async def check_invitees() -> None:
         """Unknown auto-invite ids are said once at start-up, never a crash."""

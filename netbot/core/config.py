@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -276,3 +277,15 @@ def load_config(
             for p in exc.problems
         ]
         raise ConfigError(exc.path, problems) from None
+
+
+def public_http_url(value: str, credentials_hint: str) -> str:
+    """Check a configured URL whose links are posted for everyone to read: http(s), a host,
+    and no `user:password@` (`credentials_hint` says where credentials go instead). Returns
+    it without a trailing slash; raises ValueError (pydantic's validation message)."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL")
+    if "@" in parts.netloc:
+        raise ValueError(f"must not contain user:password@ ({credentials_hint})")
+    return value.rstrip("/")

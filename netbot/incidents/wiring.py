@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from netbot.core.runtime import Runtime
 from netbot.incidents.builtin import builtin_extension
@@ -12,6 +13,9 @@ from netbot.incidents.ports import IncidentMirror, IncidentSpaces
 from netbot.incidents.postmortem import RedminePostmortem
 from netbot.incidents.reminders import JOB
 from netbot.incidents.service import IncidentService, PostmortemTicket
+
+if TYPE_CHECKING:
+    from netbot.tickets import TicketsServices
 
 
 def build(
@@ -62,4 +66,24 @@ def redmine_postmortem(
         runtime.secrets.secret("REDMINE_TOKEN").reveal(),
         base.model_copy(update={"project": settings.postmortem_project}),
     )
+    if open_thread is None and runtime.config.switched_on("threader"):
+        open_thread = threader_creates_thread(runtime, services)
     return RedminePostmortem(services, runtime.workers, open_thread)
+
+
+def threader_creates_thread(
+    runtime: Runtime, services: TicketsServices
+) -> Callable[[int, str], Awaitable[object]]:
+    """Ask the threader for the ticket's thread: its `discord-thread` field set to the
+    threader's "create" value, so the threader opens the thread in the channel configured
+    for the ticket's tracker and keeps it in sync from then on."""
+    from netbot.threader import ThreaderConfig
+
+    create = runtime.config.section("threader", ThreaderConfig).create_value
+
+    async def open_thread(ticket_id: int, subject: str) -> object:
+        return await runtime.workers.run(
+            "redmine", services.service.link_thread, None, ticket_id, create
+        )
+
+    return open_thread

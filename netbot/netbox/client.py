@@ -233,6 +233,18 @@ class NetboxClient:
         return {name: future.result() for name, future in futures.items()}
 
 
+def _token_problem(status: int, response: requests.Response) -> str:
+    """Which token problem NetBox means: it answers 403 alike for a missing, an unknown and
+    an under-privileged token, and only its `detail` tells them apart."""
+    try:
+        detail = str(response.json().get("detail", ""))
+    except (ValueError, AttributeError):
+        detail = ""
+    if status == 401 or "token" in detail.lower() or "credentials" in detail.lower():
+        return "it is wrong or expired"
+    return "it may not read this"
+
+
 @contextlib.contextmanager
 def translated(url: str, timeout: float) -> Iterator[None]:
     """pynetbox's and requests' exceptions as messages naming the cause and the remedy."""
@@ -242,8 +254,8 @@ def translated(url: str, timeout: float) -> Iterator[None]:
         status = exc.req.status_code
         if status in (401, 403):
             raise NetboxTokenRejected(
-                f"NetBox refused netbot's token (NETBOX_TOKEN, HTTP {status}): it is wrong, "
-                "expired or may not read this; an operator must fix the token."
+                f"NetBox refused netbot's token (NETBOX_TOKEN, HTTP {status}): "
+                f"{_token_problem(status, exc.req)}; an operator must fix the token."
             ) from None
         if status == 404:
             raise NotFound("NetBox has no such object (HTTP 404).") from None

@@ -9,11 +9,10 @@ warned about at every start-up.
 from __future__ import annotations
 
 from typing import ClassVar
-from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from netbot.core.config import Section, Snowflake
+from netbot.core.config import Section, Snowflake, public_http_url
 
 # Every command of the capability, and whether it changes anything in NetBox. A command
 # that writes is refused unless `access` names roles for it (deny by default); none does yet.
@@ -59,12 +58,7 @@ class NetboxConfig(Section):
         """Links built on it are posted to Discord: http(s), and no credentials."""
         if value is None:
             return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http:// or https:// URL")
-        if "@" in parts.netloc:
-            raise ValueError("must not contain user:password@ (the token is NETBOX_TOKEN)")
-        return value.rstrip("/").removesuffix("/api")
+        return public_http_url(value, "the token is NETBOX_TOKEN").removesuffix("/api")
 
     @field_validator("access")
     @classmethod

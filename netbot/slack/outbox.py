@@ -64,8 +64,10 @@ def incident_lane(incident_id: int) -> str:
 
 
 def channel_name(prefix: str, name: str) -> str:
-    """A Slack channel name: lowercase, only a-z 0-9 - _, at most 80 characters, never empty."""
-    cleaned = re.sub(r"[^a-z0-9_-]+", "-", (prefix + name).lower())
+    """A Slack channel name: lowercase, only a-z 0-9 - _, at most 80 characters, never empty;
+    `prefix` once (a Discord space name `inc-...` keeps its own `inc-`, not `inc-inc-`)."""
+    whole = name if name.lower().startswith(prefix.lower()) else prefix + name
+    cleaned = re.sub(r"[^a-z0-9_-]+", "-", whole.lower())
     cleaned = re.sub(r"-{2,}", "-", cleaned).strip("-_")[:CHANNEL_NAME_LIMIT].rstrip("-_")
     return cleaned or "incident"
 

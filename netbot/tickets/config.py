@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from typing import ClassVar
-from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from netbot.core.config import Section
+from netbot.core.config import Section, public_http_url
 
 
 class TicketsConfig(Section):
@@ -30,9 +29,4 @@ class TicketsConfig(Section):
         """Links are posted to Discord for everyone to read: http(s), and no credentials."""
         if value is None:
             return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http:// or https:// URL")
-        if "@" in parts.netloc:
-            raise ValueError("must not contain user:password@ (it is shown to everyone)")
-        return value.rstrip("/")
+        return public_http_url(value, "it is shown to everyone")

@@ -309,11 +309,13 @@ class TicketService:
             self.show(actor, ticket_id), ["you now watch it" if added else "you already watch it"]
         )
 
-    def link_thread(self, actor: str | None, ticket_id: int, thread_id: int) -> Change:
-        """Record the ticket's Discord thread in its `discord-thread` custom field."""
+    def link_thread(self, actor: str | None, ticket_id: int, thread: int | str) -> Change:
+        """Record the ticket's Discord thread in its `discord-thread` custom field: a thread
+        id, or the threader's "create" value (`threader.create_value`), which asks the
+        threader to open the thread itself."""
         field_id = self.catalog.custom_field_id(THREAD_FIELD)
         return self._update(
-            actor, ticket_id, {"custom_fields": [{"id": field_id, "value": str(thread_id)}]}
+            actor, ticket_id, {"custom_fields": [{"id": field_id, "value": str(thread)}]}
         )
 
     # ------------------------------------------------------------------ internals
