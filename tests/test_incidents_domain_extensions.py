@@ -91,11 +91,14 @@ async def test_the_example_module_loaded_from_configuration(
 
     # single notification from the supervisor's own job, on its clock, with a button
     async def job_ran_at(moment: dt.datetime) -> None:
-        """Move the clock; wait (bounded) for the job's run there (it calls worker threads,
-        which a clock move alone does not wait for)."""
-        done = runtime.supervisor.jobs[JOB].done
+        """Move the clock; wait (bounded) until every run due by `moment` has finished (they
+        call worker threads, which a clock move alone does not wait for). A run still busy
+        from the previous move may end first, so one `done` is not enough: the job is past
+        `moment` once its next run is scheduled after it (set as each run ends)."""
+        state = runtime.supervisor.jobs[JOB]
         await clock.set(moment)
-        await asyncio.wait_for(done.wait(), 10)
+        while state.next_run is None or state.next_run <= moment:
+            await asyncio.wait_for(state.done.wait(), 10)
 
     def asked() -> list[Sent]:
         return [s for s in spaces.posts_of(incident.id) if "status page" in str(s.post.body)]
