@@ -294,7 +294,8 @@ async def test_message_history_pages_like_discord(
     assert await page(after=ids[-1]) == []
     status, body, _ = await call(http, "GET", path, params={"limit": "101"})
     assert (status, body["code"]) == (400, 50035)
-    assert any("maximum of 100" in f for f in fake.failures)  # the spec says so too
+    if fake.contract_checking:  # the spec says so too (where ../shared has it)
+        assert any("maximum of 100" in f for f in fake.failures)
     fake.failures.clear()
 
 
