@@ -290,9 +290,25 @@ class Database:
         return cls(engine)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session that commits if the block succeeds and rolls everything back if it raises."""
-        with self._sessions.begin() as session:
+    def session(self, *, write: bool = False) -> Iterator[Session]:
+        """A session that commits if the block succeeds and rolls everything back if it raises.
+
+        `write=True` for a transaction that reads and then writes: on SQLite it takes the
+        write lock at BEGIN (IMMEDIATE), so it never fails with "database is locked" when
+        another connection wrote in between (SQLite cannot upgrade a stale read lock and
+        does not wait for it); writers queue on busy_timeout instead. Elsewhere the same.
+        """
+        if not write or self.engine.dialect.name != "sqlite":
+            with self._sessions.begin() as session:
+                yield session
+            return
+        with (
+            self.engine.connect().execution_options(
+                **{_SQLITE_BEGIN_OPTION: "IMMEDIATE"}
+            ) as connection,
+            Session(bind=connection, expire_on_commit=False) as session,
+            session.begin(),
+        ):
             yield session
 
     def ping(self) -> bool:

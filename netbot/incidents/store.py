@@ -9,8 +9,7 @@ the service runs them on the database workers.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -19,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from netbot.chat import Post
-from netbot.core.db import _SQLITE_BEGIN_OPTION, Database
+from netbot.core.db import Database
 from netbot.core.errors import NotFound
 from netbot.incidents.config import Stage
 from netbot.incidents.models import (
@@ -210,7 +209,7 @@ class IncidentStore:
         if existing is not None:
             return existing, False
         try:
-            with self._write() as session:
+            with self.database.session(write=True) as session:
                 row = IncidentRow(
                     declare_key=request.key, guild_id=request.guild_id,
                     title=request.title, summary=request.summary, impact=request.impact,
@@ -241,7 +240,7 @@ class IncidentStore:
             return raced, False
 
     def set_space(self, incident_id: int, space: SpaceRef, topic: str) -> Incident:
-        with self._write() as session:
+        with self.database.session(write=True) as session:
             row = self._row(session, incident_id, lock=True)
             row.space_id, row.space_name, row.space_parent_id = (
                 space.space_id, space.name, space.parent_id,
@@ -251,17 +250,17 @@ class IncidentStore:
             return to_incident(row)
 
     def set_invited(self, incident_id: int) -> None:
-        with self._write() as session:
+        with self.database.session(write=True) as session:
             self._row(session, incident_id, lock=True).invited = True
 
     def set_headline(self, incident_id: int, ref: HeadlineRef) -> Incident:
-        with self._write() as session:
+        with self.database.session(write=True) as session:
             row = self._row(session, incident_id, lock=True)
             row.headline_channel_id, row.headline_message_id = ref.channel_id, ref.message_id
             return to_incident(row)
 
     def set_ticket(self, incident_id: int, ticket_id: int) -> Incident:
-        with self._write() as session:
+        with self.database.session(write=True) as session:
             row = self._row(session, incident_id, lock=True)
             row.ticket_id = ticket_id
             return to_incident(row)
@@ -278,7 +277,7 @@ class IncidentStore:
         """Apply `apply` to the incident's row (locked) after `check` passes on it as it
         stands (raising UserError leaves everything unchanged), record what it returns
         on the timeline, reschedule reminders and tell the mirror, in one transaction."""
-        with self._write() as session:
+        with self.database.session(write=True) as session:
             row = self._row(session, incident_id, lock=True)
             if check is not None:
                 check(to_incident(row))
@@ -293,7 +292,7 @@ class IncidentStore:
 
     def add_participant(self, incident_id: int, user_id: int, now: dt.datetime) -> bool:
         """Whether `user_id` is new to the incident."""
-        with self._write() as session:
+        with self.database.session(write=True) as session:
             self._row(session, incident_id)
             if session.get(IncidentParticipant, (incident_id, user_id)) is not None:
                 return False
@@ -308,7 +307,7 @@ class IncidentStore:
     ) -> tuple[TimelineEntry, bool]:  # fmt: skip
         """A note, action item or message on the timeline; a message already on it is
         returned as it is (False: nothing added). Counts as an update (reminders)."""
-        with self._write() as session:
+        with self.database.session(write=True) as session:
             row = self._row(session, incident_id, lock=True)
             if message is not None:
                 found = session.scalar(
@@ -340,7 +339,7 @@ class IncidentStore:
         self, message_id: int, text: str, attachments: Sequence[str]
     ) -> list[TimelineEntry]:
         """The entries of `message_id` with its new text (an edited message)."""
-        with self._write() as session:
+        with self.database.session(write=True) as session:
             rows = list(session.scalars(
                 select(IncidentTimelineRow).where(IncidentTimelineRow.message_id == message_id)
             ))  # fmt: skip
@@ -358,7 +357,7 @@ class IncidentStore:
         where = [IncidentTimelineRow.message_id == message_id]
         if incident_id is not None:
             where.append(IncidentTimelineRow.incident_id == incident_id)
-        with self._write() as session:
+        with self.database.session(write=True) as session:
             rows = list(session.scalars(select(IncidentTimelineRow).where(*where)))
             for row in rows:
                 if self.mirror is not None:
@@ -400,7 +399,7 @@ class IncidentStore:
     ) -> bool:  # fmt: skip
         """Move the reminder from `due` to `following` (count + 1) unless someone else
         already did: whoever claims it sends it, once."""
-        with self._write() as session:
+        with self.database.session(write=True) as session:
             result = session.execute(
                 update(IncidentReminder)
                 .where(
@@ -417,7 +416,7 @@ class IncidentStore:
     ) -> None:
         """The claimed reminder could not be sent: due again as it was (unless something
         rescheduled it meanwhile)."""
-        with self._write() as session:
+        with self.database.session(write=True) as session:
             session.execute(
                 update(IncidentReminder)
                 .where(
@@ -430,7 +429,7 @@ class IncidentStore:
             )  # fmt: skip
 
     def stop(self, incident_id: int, kind: str) -> None:
-        with self._write() as session:
+        with self.database.session(write=True) as session:
             session.execute(
                 update(IncidentReminder)
                 .where(IncidentReminder.incident_id == incident_id, IncidentReminder.kind == kind)
@@ -439,7 +438,7 @@ class IncidentStore:
 
     def snooze(self, incident_id: int, kind: str, until: dt.datetime) -> bool:
         """Put the reminder off until `until` (whether it exists and is still pending)."""
-        with self._write() as session:
+        with self.database.session(write=True) as session:
             self._row(session, incident_id)
             reminder = session.get(IncidentReminder, (incident_id, kind), with_for_update=True)
             if reminder is None or reminder.next_due is None:
@@ -449,26 +448,6 @@ class IncidentStore:
             return True
 
     # ------------------------------------------------------------------ inside
-    @contextmanager
-    def _write(self) -> Iterator[Session]:
-        """A session for a transaction that writes: on SQLite it takes the write lock at
-        BEGIN (IMMEDIATE), so a writer that read first never fails with "database is
-        locked" when another wrote meanwhile (SQLite cannot upgrade a stale read lock,
-        and does not wait for it); writers queue on busy_timeout instead. (The option is
-        core's, as its migrations use it; a `Database.session(write=True)` would be its
-        public form.)"""
-        engine = self.database.engine
-        if engine.dialect.name != "sqlite":
-            with self.database.session() as session:
-                yield session
-            return
-        with (
-            engine.connect().execution_options(**{_SQLITE_BEGIN_OPTION: "IMMEDIATE"}) as connection,
-            Session(bind=connection, expire_on_commit=False) as session,
-            session.begin(),
-        ):
-            yield session
-
     def _row(self, session: Session, incident_id: int, lock: bool = False) -> IncidentRow:
         row = session.get(IncidentRow, incident_id, with_for_update=lock)
         if row is None:
