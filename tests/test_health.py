@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from netbot.core.health import MAX_ERROR_CHARS, Health, short_error
+from netbot.core.health import MAX_ERROR_CHARS, Health, Streak, short_error
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -47,6 +47,14 @@ def test_failure_streak_started_is_true_once_per_streak() -> None:
     assert health.failure_streak_started("redmine") is False
     health.failure("redmine", "boom again")
     assert health.failure_streak_started("redmine") is True
+
+
+def test_a_streak_says_its_first_failure_and_its_recovery_once() -> None:
+    streak = Streak()
+    assert streak.succeeded() is False  # nothing to recover from
+    assert [streak.failed() for _ in range(3)] == [True, False, False]
+    assert [streak.succeeded(), streak.succeeded()] == [True, False]
+    assert streak.failed() is True  # a new streak
 
 
 def test_success_and_failure_bookkeeping() -> None:

@@ -16,6 +16,7 @@ from fakes.discord import FakeDiscord, FakeMessage
 from fakes.netbox import HOSTILE, Dataset, FakeNetBox, generate_dataset, make_certificates
 from netbot.capabilities import CAPABILITIES
 from netbot.core.text import clip
+from netbot.netbox import REFRESH_JOB
 from tests.plugins.world import BotWorld, WorldFactory
 
 READY_WITHIN = 30.0
@@ -440,6 +441,9 @@ async def test_a_bad_token_is_named_as_such(
     assert plain(reply.content).startswith(
         "NetBox refused netbot's token (NETBOX_TOKEN, HTTP 403): it is wrong or expired"
     )
+    refresh = world.runtime.supervisor.jobs[REFRESH_JOB]
+    while refresh.runs < 1:  # the refresh at start runs beside the command: wait for its end
+        await asyncio.wait_for(refresh.done.wait(), READY_WITHIN)
     assert "index refresh failing: NetBox refused netbot's token" in caplog.text
     assert "wrong-token-0123456789" not in caplog.text
     await world.stop()
@@ -455,6 +459,28 @@ async def test_a_bad_token_is_named_as_such(
 
 
 # ---------------------------------------------------------------------- freshness
+async def test_a_command_failing_first_does_not_hide_the_index_refresh_outage(
+    world: BotWorld, netbox: FakeNetBox, dataset: Dataset, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Commands and the index refresh share NetBox's health; the refresh's one log line
+    must not depend on which of them met the outage first."""
+    caplog.set_level(logging.INFO)
+    cog = world.cog("Netbox")
+    site = next(s["name"] for s in dataset.rows("dcim/sites") if s["name"].isascii())
+    may_read = netbox.tokens.pop(netbox.token)  # an admin revokes netbot's token
+    reply = await world.command("netbox site show", name=site)
+    assert plain(reply.content).startswith("NetBox refused netbot's token")
+    await cog.refresh_index()
+    await cog.refresh_index()
+    netbox.tokens[netbox.token] = may_read
+    await cog.refresh_index()
+    lines = [r.getMessage() for r in caplog.records if "netbox: index refresh " in r.getMessage()]
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("netbox: index refresh failing: NetBox refused netbot's token")
+    assert lines[1] == "netbox: index refresh recovered"
+    assert world.runtime.health.snapshot(True)["backends"]["netbox"]["failing"] is False
+
+
 async def test_a_name_the_index_missed_is_fetched_and_the_index_refreshed(
     netbox_bot: NetboxBot,
 ) -> None:

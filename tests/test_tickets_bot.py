@@ -2,6 +2,7 @@
 
 import asyncio
 import datetime as dt
+import logging
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable
@@ -400,6 +401,7 @@ async def test_ticket_option_takes_numbers_and_choice_names_only(world: BotWorld
 async def test_catalog_refresh_runs_on_the_supervisor_and_logs_an_outage_once(
     proxy: RedmineProxy, ticket_bot: TicketBot, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO)
     clock = ManualClock(dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
     period = dt.timedelta(seconds=60)
     proxy.down()
@@ -426,6 +428,7 @@ async def test_catalog_refresh_runs_on_the_supervisor_and_logs_an_outage_once(
     await world.stop()
     logged = [r for r in caplog.records if "catalog refresh failing" in r.getMessage()]
     assert len(logged) == 1, "an outage is logged once, not once per run"
+    assert sum("catalog refresh recovered" in r.getMessage() for r in caplog.records) == 1
     assert "unreachable" in logged[0].getMessage()
     assert runs_while_down == 2 and job["tickets.refresh"].runs == 3
     assert failing["failing"] is True

@@ -19,6 +19,7 @@ from discord.ext import commands
 
 from cogs.netbox import render
 from netbot.core.errors import BackendUnavailable, Refused, UserError
+from netbot.core.health import Streak
 from netbot.core.text import outside
 from netbot.discord_bot import NetBot, requiring
 from netbot.netbox import REFRESH_JOB, Card, ListPage, build, command_of, paged_key
@@ -50,6 +51,9 @@ class Answers(commands.Cog):
         self.ready = asyncio.Event()  # set after the first successful index refresh
         self._loop: asyncio.AbstractEventLoop | None = None
         self._refreshing: asyncio.Task[None] | None = None
+        # the refresh's own failure streak: a command's failure (also noted in the health)
+        # must not swallow the one log line that says the index is not loading
+        self._refresh_streak = Streak()
         bot.runtime.supervisor.every(
             REFRESH_JOB, self.settings.index_refresh_seconds, self.refresh_index,
             each_process=True,
@@ -71,12 +75,14 @@ class Answers(commands.Cog):
         except Exception as exc:  # the refresh must outlive any failure, bugs included
             message = exc.message if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
             health.failure("netbox", message)
-            if health.failure_streak_started("netbox"):
+            if self._refresh_streak.failed():
                 log.error(
                     "netbox: index refresh failing: %s", message,
                     exc_info=not isinstance(exc, UserError),
                 )  # fmt: skip
             return
+        if self._refresh_streak.succeeded():
+            log.info("netbox: index refresh recovered")
         health.success("netbox")
         self.ready.set()
 

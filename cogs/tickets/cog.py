@@ -22,6 +22,7 @@ from cogs.tickets import sync as sync_view
 from cogs.tickets.threads import DiscordThreads
 from netbot import identity as links
 from netbot.core.errors import BackendUnavailable, Refused, UserError
+from netbot.core.health import Streak
 from netbot.core.text import outside
 from netbot.discord_bot import NetBot
 from netbot.tickets import TicketsConfig, build, threads
@@ -116,6 +117,7 @@ class Tickets(commands.Cog):
         self.announced: set[int] = set()  # tickets whose creation was announced in a channel
         self.impersonation_ok = False
         self.ready = asyncio.Event()  # set after the first successful catalog refresh
+        self._refresh_streak = Streak()  # its own: a command failing first must not hide it
         self.thread_flow = ThreadWorkflow(self.service, runtime.database, self, self.threads)
         self.link_flow = LinkWorkflow(self.service, runtime.database, self)
         self._threads_loaded = False
@@ -144,11 +146,13 @@ class Tickets(commands.Cog):
                 self.impersonation_ok = True
             await self.redmine_call(self.catalog.refresh)
             health.success("redmine")
+            if self._refresh_streak.succeeded():
+                log.info("redmine: catalog refresh recovered")
             self.ready.set()
         except Exception as exc:  # the refresh must outlive any failure, bugs included
             message = exc.message if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
             health.failure("redmine", message)
-            if health.failure_streak_started("redmine"):
+            if self._refresh_streak.failed():
                 log.error(
                     "redmine: catalog refresh failing: %s",
                     message,

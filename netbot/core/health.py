@@ -2,7 +2,8 @@
 
 Cogs report every call to a backend with `success(name)` or `failure(name, error)`; /healthz
 shows the result. `failure_streak_started(name)` lets a poll loop log a backend outage once,
-not on every retry. `DatabaseProbe` answers "does the database answer?" for both.
+not on every retry; a job whose backend other callers also use keeps its own `Streak`.
+`DatabaseProbe` answers "does the database answer?" for both.
 """
 
 from __future__ import annotations
@@ -30,6 +31,26 @@ def _utcnow() -> dt.datetime:
 
 def _iso(moment: dt.datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
+
+
+@dataclass
+class Streak:
+    """One job's own failure streak. A refresh job that shares its backend with people's
+    commands keeps one: a command failing first must not swallow the job's log line."""
+
+    failing: bool = False
+
+    def failed(self) -> bool:
+        """Note a failed run; True for the first of a streak (the moment to log it)."""
+        first = not self.failing
+        self.failing = True
+        return first
+
+    def succeeded(self) -> bool:
+        """Note a good run; True if it ends a streak (the moment to log the recovery)."""
+        recovered = self.failing
+        self.failing = False
+        return recovered
 
 
 def short_error(error: str) -> str:
