@@ -19,7 +19,7 @@ from tests.test_incidents_bot import OFF, Place, declare, place, service, space_
 
 __all__ = ["place", "slack"]  # the shared fixtures, used here by name
 START = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
-HOSTILE = "<!channel> @everyone <https://evil.example|ok> core router down in the AMS-1 data hall"
+HOSTILE = "<!channel> @everyone <https://evil.example|ok> core_router *down* in the AMS-1 data hall"
 NOTE = "<@U0123> rebooted <https://x.example|it>"
 
 
@@ -132,4 +132,6 @@ async def test_an_incident_lifecycle_in_the_bot_is_mirrored_to_slack(
         assert "@everyone" not in text, text
         assert "<@U0123>" not in text and "<https://" not in text, text
     assert "&lt;!channel&gt;" in headline.text and "&lt;!channel" in own.topic
+    # Slack's own escaping only: Discord's Markdown escapes would show as stray backslashes
+    assert "core_router *down*" in own.topic and "\\" not in own.topic, own.topic
     assert any("&lt;@U0123&gt;" in m.text for m in thread)

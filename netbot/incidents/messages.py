@@ -10,6 +10,7 @@ first message in a new space does, for the invitees).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from netbot.chat import Accent, Field, Mentions, Own, Piece, Post, Text
@@ -51,11 +52,13 @@ class Messages:
     def status(self, stage: str) -> str:
         return self.settings.statuses.of(stage)
 
-    def topic(self, incident: Incident) -> str:
+    def topic(self, incident: Incident, quote: Callable[[str, int], str] = outside) -> str:
         """Set once at creation (Discord rate-limits topic edits like renames): what does
-        not change, and where the live state is."""
+        not change, and where the live state is. `quote` makes the title safe where the
+        topic is shown: Discord Markdown by default; `clip` (the raw title) for a mirror
+        that escapes for its own platform."""
         text = (
-            f"Incident #{incident.id}: {outside(incident.title, 200)} | declared "
+            f"Incident #{incident.id}: {quote(incident.title, 200)} | declared "
             f"{when(incident.declared_at, self.tz)} as {incident.severity} | live status, "
             "severity and lead: the headline post and /incident show"
         )

@@ -26,6 +26,7 @@ from netbot.core.db import Database
 from netbot.core.errors import NotFound, UserError, new_error_id
 from netbot.core.runtime import Workers
 from netbot.core.tasks import Clock
+from netbot.core.text import clip
 from netbot.incidents.config import STAGES, IncidentsConfig, Invitees, Stage
 from netbot.incidents.extensions import CommandHandler, Handler, Registry
 from netbot.incidents.messages import Messages
@@ -214,7 +215,8 @@ class IncidentService:
                     status=self.status_name(incident.status),
                 )
                 space = await self.spaces.create_space(incident, plan)
-                incident = await self._db(self.store.set_space, incident.id, space, plan.topic)
+                mirrored_topic = self.messages.topic(incident, quote=clip)  # the mirror escapes
+                incident = await self._db(self.store.set_space, incident.id, space, mirrored_topic)
             if incident.is_open and not await self._db(self.store.invited, incident.id):
                 pinged = tuple(u for u in people if u != incident.reporter_id)
                 welcome = self.messages.welcome(incident, pinged, tuple(invitees.roles))
