@@ -52,3 +52,41 @@ async def test_an_incident_lifecycle_is_mirrored(make: Callable[..., Bridged]) -
         -len(slack.messages(own.id)) :
     ]
     assert {r.state for r in bridged.rows()} <= {"done", "skipped"}
+
+
+async def test_a_reopened_incident_carries_on_in_the_headline_thread_only(
+    make: Callable[..., Bridged],
+) -> None:
+    """Slack refuses to unarchive a channel with a bot token, so the incident's own channel
+    stays archived after a reopen: its later entries go to the headline's thread, none is
+    queued for the archived channel (where each would fail), and closing again does not
+    archive twice."""
+    bridged = make(incident_channels={"enabled": True, "prefix": ""})
+    headlines = bridged.slack.add_channel("incidents")
+    bridged.settings["slack"]["routes"] = {"incidents": [headlines]}
+    slack: FakeSlack = bridged.slack
+    async with bridged.running():
+        service = make_service(bridged.database, bridged.clock, RecordingSpaces(),
+                               mirror=bridged.outbox)  # fmt: skip
+        incident = await service.declare(DeclareRequest("form-2", GUILD, LEAD, "Fibre cut"))
+        await service.note(incident.id, LEAD, "splicing crew on the way")
+        await service.close(incident.id, LEAD, "spliced")
+        await bridged.drained()
+        [own] = [c for c in slack.channels.values() if c.id != headlines]
+        in_own_before = len(slack.messages(own.id))
+        note = await service.note(incident.id, LEAD, "a late remark on the closed incident")
+        await service.reopen(incident.id, LEAD, "the fibre flaps again at dusk")
+        await service.note(incident.id, LEAD, "second splice under way")
+        with bridged.database.session(write=True) as session:  # its Discord message deleted
+            bridged.outbox.timeline_removed(session, incident.id, f"entry:{note.id}")
+        await service.close(incident.id, LEAD, "replaced the whole span")
+        await bridged.drained()
+    assert own.archived and len(slack.calls_to("conversations.archive", own.id)) == 1
+    assert len(slack.messages(own.id)) == in_own_before
+    [headline] = [m for m in slack.messages(headlines) if not m.is_reply]
+    thread = [m.text for m in slack.messages(headlines, thread_ts=headline.ts)[1:]]
+    assert any("second splice under way" in text for text in thread)
+    assert not any("a late remark" in text for text in thread)  # posted, then deleted
+    assert any(text.startswith("Status: Closed →") for text in thread)
+    assert {r.state for r in bridged.rows()} <= {"done", "skipped"}
+    assert not [c for c in slack.calls if c.params.get("channel") == own.id and not c.ok]

@@ -118,15 +118,16 @@ class Outbox:
                 )  # fmt: skip
         lane = incident_lane(incident_id)
         # Its own channel shows the entries from its creation on (declared before `opened`,
-        # an entry is in the headline's thread only).
-        if self.config.incident_channels.enabled and _known(session, lane, lane):
+        # an entry is in the headline's thread only) until it is archived: Slack does not let
+        # a bot unarchive a channel, so after a reopen the headline's thread carries on alone.
+        if self._own_channel_open(session, lane):
             self._post_or_edit(session, lane, entry, post)
 
     def timeline_removed(self, session: Session, incident_id: int, key: str) -> None:
         """A timeline entry removed: its mirrors are deleted."""
         entry = f"incident:{incident_id}:{key}"
         for lane in self._incident_lanes(incident_id):
-            if _known(session, lane, entry):
+            if _known(session, lane, entry) and not _archived(session, lane):
                 self._add(session, lane, "delete", {}, entry)
 
     def opened(self, session: Session, incident_id: int, name: str, topic: str) -> None:
@@ -142,10 +143,19 @@ class Outbox:
     def closed(self, session: Session, incident_id: int) -> None:
         """Archive the incident's own channel (when one was asked for)."""
         lane = incident_lane(incident_id)
-        if self.config.incident_channels.enabled and _known(session, lane, lane):
+        if self._own_channel_open(session, lane):  # closed again after a reopen: it stays so
             self._add(session, lane, "archive_channel", {}, lane)
 
     # ---------------------------------------------------------------- helpers
+    def _own_channel_open(self, session: Session, lane: str) -> bool:
+        """Whether the incident's own channel was asked for and is not archived (or about to
+        be)."""
+        return (
+            self.config.incident_channels.enabled
+            and _known(session, lane, lane)
+            and not _archived(session, lane)
+        )
+
     def _incident_lanes(self, incident_id: int) -> list[str]:
         lanes = list(self.config.channels_for("incidents")) if self.config.incident_replies else []
         if self.config.incident_channels.enabled:
@@ -176,6 +186,12 @@ class Outbox:
 
 def _headline_key(incident_id: int) -> str:
     return f"incident:{incident_id}:headline"
+
+
+def _archived(session: Session, lane: str) -> bool:
+    """Whether `lane` (a channel the bridge created) was archived or is queued to be."""
+    archive = exists().where(OutboxRow.lane == lane, OutboxRow.kind == "archive_channel")
+    return bool(session.scalar(select(archive)))
 
 
 def _known(session: Session, lane: str, key: str) -> bool:
