@@ -233,6 +233,30 @@ async def test_status_changes_closing_and_reopening(db: Database, redmine: Redmi
         assert sum("second wind" in n for n in world.notes(ticket)) == 1
 
 
+async def test_a_note_reaches_a_thread_a_moderator_locked_and_archived(
+    db: Database, redmine: RedmineServer
+) -> None:
+    """A post does not unarchive a locked thread (50083); the threader, with Manage Threads,
+    unarchives it and posts, once, and the lock stays."""
+    async with threader_world(db, redmine) as world:
+        fake = world.fake
+        ticket, thread = world.enrolled_ticket()
+        await world.cycle()
+        fake.archive_thread(thread, locked=True)
+        world.note(ticket, "Vendor replaced the line card.")
+        report = await world.cycle()
+        assert report.failed == []
+        assert sum("Vendor replaced the line card." in p for p in world.posts(thread)) == 1
+        metadata = fake.channels[thread["id"]]["thread_metadata"]
+        assert metadata["locked"] is True and metadata["archived"] is False
+
+        world.note(ticket, "Closing.", status_id=redmine.info["statuses"]["Closed"])
+        fake.archive_thread(thread, locked=True)
+        report = await world.cycle()
+        assert report.failed == [] and world.posts(thread)[-1].startswith("Closing.")
+        assert metadata["locked"] is True and metadata["archived"] is True  # closed: archived
+
+
 async def test_attachments_both_ways_and_a_file_over_the_limit_is_linked(
     db: Database, redmine: RedmineServer
 ) -> None:

@@ -552,9 +552,7 @@ class Threader:
                     part=index, after_id=after_id, source_hash=source,
                 )  # fmt: skip
                 try:
-                    message = await self.discord.execute_webhook(
-                        hook, state.thread_id, content, author
-                    )
+                    message = await self._post(hook, state.thread_id, content, author)
                 except SYNC_ERRORS as exc:
                     raise ItemFailed(f"journal {journal_id}", exc) from exc
                 link = store.Link(
@@ -573,6 +571,19 @@ class Threader:
                 await self._d(store.set_link, journal_id, existing[0].message_id, tombstone=True)
                 report.edited += 1
         return posted
+
+    async def _post(
+        self, hook: Webhook, thread_id: int, content: str, author: str
+    ) -> dict[str, Any]:
+        """Post in the thread as `author`. A post unarchives an archived thread, but not a
+        locked one (50083): the bot (Manage Threads) unarchives it first; the lock stays."""
+        try:
+            return await self.discord.execute_webhook(hook, thread_id, content, author)
+        except DiscordError as exc:
+            if exc.code != ARCHIVED:
+                raise
+        await self.discord.set_archived(thread_id, False)
+        return await self.discord.execute_webhook(hook, thread_id, content, author)
 
     async def _edit_post(
         self, hook: Webhook, thread_id: int, message_id: int, content: str
