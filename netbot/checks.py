@@ -2,7 +2,8 @@
 
 It validates the configuration and the secrets, then reaches each configured backend once,
 the way the bot will (the database and its migration state, Discord's REST API with the
-token, Redmine with impersonation, Kontur's sign-in and feeds), and changes nothing: an
+token, Redmine with impersonation, Kontur's sign-in and feeds, NetBox with the token, Slack's
+token and its scopes), and changes nothing: an
 operator runs it after editing `.env` or the YAML file, before (re)starting the bot.
 Exit code: 0 all ok; 1 a backend failed; 2 the configuration or the environment is wrong.
 """
@@ -16,7 +17,7 @@ from typing import TextIO
 
 import aiohttp
 
-from netbot import alerts, tickets
+from netbot import alerts, netbox, slack, tickets
 from netbot.capabilities import CAPABILITIES, load_config, migration_dirs
 from netbot.core.config import ConfigError, CoreConfig
 from netbot.core.db import DatabaseProblem, database_url, unapplied_heads
@@ -168,6 +169,51 @@ async def check_kontur(secrets: Secrets, config: CoreConfig) -> Check:
     )
 
 
+def check_netbox(secrets: Secrets, config: CoreConfig) -> Check:
+    """NetBox's version, and one read with the token (what the index refresh needs)."""
+    settings = config.section("netbox", netbox.NetboxConfig)
+    if settings.url is None:
+        return Check("netbox", False, "netbox.url is not set in the configuration", True)
+    client = netbox.NetboxClient(
+        settings.url, secrets.secret("NETBOX_TOKEN"), verify_tls=settings.verify_tls,
+        ca_bundle=settings.ca_bundle, timeout=settings.timeout_seconds,
+    )  # fmt: skip
+    try:
+        version = client.detect_version()
+        sites = client.count("dcim/sites")
+    except UserError as exc:
+        return Check("netbox", False, f"{settings.url}: {exc.message}")
+    finally:
+        client.close()
+    return Check("netbox", True, f"{settings.url}: NetBox {version}; the token reads {sites} sites")
+
+
+async def check_slack(secrets: Secrets, config: CoreConfig) -> Check:
+    """The token (`auth.test`) and the scopes this configuration needs."""
+    settings = config.section("slack", slack.SlackConfig)
+    client = slack.slack_client(
+        secrets.secret("SLACK_BOT_TOKEN").reveal(), base_url=settings.base_url,
+        timeout=TIMEOUT_SECONDS, max_retries=0,
+    )  # fmt: skip
+    needed = slack.required_scopes(
+        customize=settings.username is not None, channels=settings.incident_channels.enabled
+    )
+    try:
+        missing = await slack.missing_scopes(client, needed)
+    except (slack.SlackRejected, slack.SlackUnavailable) as exc:
+        return Check("slack", False, exc.message)
+    finally:
+        if client.session is not None:
+            await client.session.close()
+    if missing:
+        return Check(
+            "slack", False,
+            f"the token lacks the scopes {', '.join(sorted(missing))}: add them to the app "
+            "(README: Slack bridge) and reinstall it",
+        )  # fmt: skip
+    return Check("slack", True, f"token valid; scopes needed: {', '.join(sorted(needed))}")
+
+
 async def run_checks(secrets: Secrets) -> list[Check]:
     """Every check that applies, in order; a backend whose configuration is wrong is skipped."""
     config, results = check_configuration(secrets)
@@ -179,6 +225,8 @@ async def run_checks(secrets: Secrets) -> list[Check]:
     backends: dict[str, Callable[[], Awaitable[Check]]] = {
         "tickets": lambda: asyncio.to_thread(check_redmine, secrets, config),
         "alerts": lambda: check_kontur(secrets, config),
+        "netbox": lambda: asyncio.to_thread(check_netbox, secrets, config),
+        "slack": lambda: check_slack(secrets, config),
     }
     for capability in CAPABILITIES:
         probe = backends.get(capability.name)

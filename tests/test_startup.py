@@ -21,6 +21,8 @@ import yaml
 
 from fakes.discord import FakeDiscord
 from fakes.kontur import FakeKontur
+from fakes.netbox import FakeNetBox
+from fakes.slack import FakeSlack
 from netbot.capabilities import CAPABILITIES
 from tests.plugins.redmine_server import RedmineServer
 
@@ -302,6 +304,46 @@ async def test_check_reaches_every_configured_backend_once(
     assert failed == {"FAIL redmine", "FAIL kontur"}, out
     assert "REDMINE_TOKEN must belong to a Redmine administrator" in out
     assert redmine.key("alice") not in out and "kontur-pass" not in out
+
+
+async def test_check_reads_netbox_and_slack_with_their_tokens(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    async with FakeNetBox() as netbox, FakeSlack(scopes={"chat:write"}) as slack:
+        write_config(
+            tmp_path, cogs={"netbox": True, "slack": True}, netbox={"url": netbox.url},
+            slack={"base_url": slack.base_url, "incident_channels": {"enabled": True}},
+        )  # fmt: skip
+        env = {
+            "DISCORD_API_BASE_URL": fake_discord.api_base_url,
+            "NETBOX_TOKEN": "wrong-netbox-token-0123",
+            "SLACK_BOT_TOKEN": slack.token,
+        }
+        code, out, err = await netbot(tmp_path, "check", env=env)
+        assert code == 1, out + err
+        lines = dict(line.split(":", 1) for line in out.splitlines())
+        assert "refused netbot's token (NETBOX_TOKEN, HTTP 403)" in lines["FAIL netbox"], out
+        assert (
+            lines["FAIL slack"]
+            .strip()
+            .startswith(
+                "the token lacks the scopes channels:history, channels:manage, channels:read"
+            )
+        ), out
+        assert "wrong-netbox-token-0123" not in out + err and slack.token not in out + err
+
+        slack.scopes = frozenset({"chat:write", "channels:history"})
+        write_config(
+            tmp_path, cogs={"netbox": True, "slack": True}, netbox={"url": netbox.url},
+            slack={"base_url": slack.base_url},
+        )  # fmt: skip
+        env["NETBOX_TOKEN"] = netbox.token
+        code, out, err = await netbot(tmp_path, "check", env=env)
+    assert code == 0, out + err
+    sites = len(netbox.dataset.rows("dcim/sites"))
+    assert {line.split(":")[0] for line in out.splitlines()[-2:]} == {"ok   netbox", "ok   slack"}
+    assert f"NetBox {netbox.version}; the token reads {sites} sites" in out
+    assert "token valid; scopes needed: channels:history, chat:write" in out
 
 
 async def test_check_names_a_rejected_token_and_missing_variables(tmp_path: Path) -> None:
