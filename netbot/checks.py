@@ -174,10 +174,7 @@ def check_netbox(secrets: Secrets, config: CoreConfig) -> Check:
     settings = config.section("netbox", netbox.NetboxConfig)
     if settings.url is None:
         return Check("netbox", False, "netbox.url is not set in the configuration", True)
-    client = netbox.NetboxClient(
-        settings.url, secrets.secret("NETBOX_TOKEN"), verify_tls=settings.verify_tls,
-        ca_bundle=settings.ca_bundle, timeout=settings.timeout_seconds,
-    )  # fmt: skip
+    client = netbox.client_for(settings, secrets.secret(netbox.TOKEN_ENV))
     try:
         version = client.detect_version()
         sites = client.count("dcim/sites")
@@ -192,12 +189,10 @@ async def check_slack(secrets: Secrets, config: CoreConfig) -> Check:
     """The token (`auth.test`) and the scopes this configuration needs."""
     settings = config.section("slack", slack.SlackConfig)
     client = slack.slack_client(
-        secrets.secret("SLACK_BOT_TOKEN").reveal(), base_url=settings.base_url,
+        secrets.secret(slack.TOKEN).reveal(), base_url=settings.base_url,
         timeout=TIMEOUT_SECONDS, max_retries=0,
     )  # fmt: skip
-    needed = slack.required_scopes(
-        customize=settings.username is not None, channels=settings.incident_channels.enabled
-    )
+    needed = slack.scopes_for(settings)
     try:
         missing = await slack.missing_scopes(client, needed)
     except (slack.SlackRejected, slack.SlackUnavailable) as exc:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
         paged_key,
     )
     from netbot.netbox.records import Card, Fact, ListPage, Table
-    from netbot.netbox.service import REFRESH_JOB, NetboxServices, build
+    from netbot.netbox.service import REFRESH_JOB, TOKEN_ENV, NetboxServices, build, client_for
 
 CAPABILITY = Capability(
     name="netbox",
@@ -52,7 +52,8 @@ _LAZY = {
     "Card": "netbot.netbox.records", "Fact": "netbot.netbox.records",
     "ListPage": "netbot.netbox.records", "Table": "netbot.netbox.records",
     "REFRESH_JOB": "netbot.netbox.service", "NetboxServices": "netbot.netbox.service",
-    "build": "netbot.netbox.service",
+    "build": "netbot.netbox.service", "client_for": "netbot.netbox.service",
+    "TOKEN_ENV": "netbot.netbox.service",
 }  # fmt: skip
 
 __getattr__ = lazy_names(__name__, _LAZY)
@@ -62,6 +63,7 @@ __all__ = [
     "CHOICES_LIMIT",
     "COMMANDS",
     "REFRESH_JOB",
+    "TOKEN_ENV",
     "Card",
     "Catalog",
     "Choice",
@@ -77,6 +79,7 @@ __all__ = [
     "NetboxUnavailable",
     "Table",
     "build",
+    "client_for",
     "command_of",
     "host_of",
     "list_key",

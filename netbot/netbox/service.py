@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from netbot.core.errors import UserError
 from netbot.core.runtime import Runtime
+from netbot.core.secrets import Secret
 from netbot.netbox.catalog import Catalog
 from netbot.netbox.client import NetboxClient
 from netbot.netbox.config import NetboxConfig
@@ -49,15 +50,16 @@ def build(runtime: Runtime, on_miss: Callable[[], None] = lambda: None) -> Netbo
             "path could read NETBOX_TOKEN; set netbox.ca_bundle to its CA's certificate instead"
         )
     token = runtime.secrets.secret(TOKEN_ENV)
-
-    def client() -> NetboxClient:
-        return NetboxClient(
-            settings.url or "", token, verify_tls=settings.verify_tls,
-            ca_bundle=settings.ca_bundle, timeout=settings.timeout_seconds,
-            page_size=settings.page_size, parallel=settings.parallel_requests,
-        )  # fmt: skip
-
-    commands = client()
-    catalog = Catalog(client(), runtime.clock.now)
+    commands = client_for(settings, token)
+    catalog = Catalog(client_for(settings, token), runtime.clock.now)
     lookups = Lookups(commands, catalog, rows_per_page=settings.rows_per_page, on_miss=on_miss)
     return NetboxServices(settings, commands, catalog, lookups)
+
+
+def client_for(settings: NetboxConfig, token: Secret) -> NetboxClient:
+    """A client for the configured NetBox, as the bot (two of them) and `netbot check` use."""
+    return NetboxClient(
+        settings.url or "", token, verify_tls=settings.verify_tls,
+        ca_bundle=settings.ca_bundle, timeout=settings.timeout_seconds,
+        page_size=settings.page_size, parallel=settings.parallel_requests,
+    )  # fmt: skip

@@ -19,7 +19,7 @@ from netbot.slack.config import SlackConfig
 if TYPE_CHECKING:
     from netbot.slack.drainer import Drainer
     from netbot.slack.outbox import Outbox
-    from netbot.slack.service import DRAIN_JOB, Bridge, build, mirror
+    from netbot.slack.service import DRAIN_JOB, TOKEN, Bridge, build, mirror, scopes_for
     from netbot.slack.status import LaneReport, lane_reports
     from netbot.slack.target import (
         EVENT_TYPE,
@@ -55,6 +55,7 @@ CAPABILITY = Capability(
 _LAZY = {
     "Bridge": "netbot.slack.service", "DRAIN_JOB": "netbot.slack.service",
     "build": "netbot.slack.service", "mirror": "netbot.slack.service",
+    "TOKEN": "netbot.slack.service", "scopes_for": "netbot.slack.service",
     "Drainer": "netbot.slack.drainer", "Outbox": "netbot.slack.outbox",
     "LaneReport": "netbot.slack.status", "lane_reports": "netbot.slack.status",
     **{name: "netbot.slack.target" for name in (
@@ -72,6 +73,7 @@ __all__ = [
     "CAPABILITY",
     "DRAIN_JOB",
     "EVENT_TYPE",
+    "TOKEN",
     "Bridge",
     "Drainer",
     "LaneReport",
@@ -89,6 +91,7 @@ __all__ = [
     "outbox_id_of",
     "outbox_metadata",
     "required_scopes",
+    "scopes_for",
     "slack_call",
     "slack_client",
 ]

@@ -27,6 +27,13 @@ DRAIN_PERIOD = 30.0
 QUEUE = "slack_outbox"  # its netbot_queue_depth label
 
 
+def scopes_for(config: SlackConfig) -> frozenset[str]:
+    """The bot token scopes `config` needs (checked at start-up and by `netbot check`)."""
+    return required_scopes(
+        customize=config.username is not None, channels=config.incident_channels.enabled
+    )
+
+
 class BridgeMetrics:
     """The bridge's figures in the runtime's registry: the queue depth (the shared
     `netbot_queue_depth{queue="slack_outbox"}`), the delivery delay, the failures."""
@@ -76,9 +83,7 @@ class Bridge:
 
     async def _check_scopes(self) -> set[str]:
         try:
-            needed = required_scopes(customize=self.config.username is not None,
-                                     channels=self.config.incident_channels.enabled)  # fmt: skip
-            missing = await missing_scopes(self.api.client, needed)
+            missing = await missing_scopes(self.api.client, scopes_for(self.config))
         except Exception as exc:  # Slack unreachable or the token refused: say so now
             self.runtime.health.failure(BACKEND, f"start-up check failed: {exc}")
             log.error("slack: cannot check the token's scopes: %s", exc)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -575,29 +576,37 @@ class Threader:
     async def _post(
         self, hook: Webhook, thread_id: int, content: str, author: str
     ) -> dict[str, Any]:
-        """Post in the thread as `author`. A post unarchives an archived thread, but not a
-        locked one (50083): the bot (Manage Threads) unarchives it first; the lock stays."""
-        try:
-            return await self.discord.execute_webhook(hook, thread_id, content, author)
-        except DiscordError as exc:
-            if exc.code != ARCHIVED:
-                raise
-        await self.discord.set_archived(thread_id, False)
-        return await self.discord.execute_webhook(hook, thread_id, content, author)
+        """Post in the thread as `author`. A post unarchives an archived thread itself, but
+        not a locked one: that one the bot opens first (the lock stays)."""
+        post = functools.partial(self.discord.execute_webhook, hook, thread_id, content, author)
+        return await self._despite_archive(thread_id, post, archive_again=False)
 
     async def _edit_post(
         self, hook: Webhook, thread_id: int, message_id: int, content: str
     ) -> None:
-        """Edit a posted message; Discord refuses edits in an archived thread (50083), so
-        such a thread is opened for the edit and archived again."""
+        """Edit a posted message; in an archived thread the thread is opened for the edit and
+        archived again."""
+        edit = functools.partial(
+            self.discord.edit_webhook_message, hook, thread_id, message_id, content
+        )
+        await self._despite_archive(thread_id, edit, archive_again=True)
+
+    async def _despite_archive(
+        self, thread_id: int, write: Callable[[], Awaitable[T]], *, archive_again: bool
+    ) -> T:
+        """`write` in the thread. Discord refuses it with 50083 in an archived thread (an edit
+        always, a post when the thread is locked): the bot (Manage Threads) unarchives the
+        thread, writes again and, with `archive_again`, archives it again."""
         try:
-            await self.discord.edit_webhook_message(hook, thread_id, message_id, content)
+            return await write()
         except DiscordError as exc:
             if exc.code != ARCHIVED:
                 raise
-            await self.discord.set_archived(thread_id, False)
-            await self.discord.edit_webhook_message(hook, thread_id, message_id, content)
+        await self.discord.set_archived(thread_id, False)
+        result = await write()
+        if archive_again:
             await self.discord.set_archived(thread_id, True)
+        return result
 
     # --- Discord to Redmine --------------------------------------------------------------
 
