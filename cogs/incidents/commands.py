@@ -14,10 +14,11 @@ import discord
 from discord.ext import commands
 
 from cogs.incidents.declare import declare_form
-from cogs.incidents.desk import Desk, as_text
+from cogs.incidents.desk import Desk
 from netbot.chat.markdown import render
 from netbot.core.errors import UserError
 from netbot.core.text import clip, outside
+from netbot.discord_bot import as_text
 from netbot.incidents import STAGES
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,9 @@ from typing import Any
 
 import discord
 
-from cogs.incidents.desk import Desk, as_text, who
+from cogs.incidents.desk import Desk
 from netbot.core.text import outside
+from netbot.discord_bot import as_text, who
 from netbot.incidents import DeclareRequest
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ async def submitted(
     if not title:
         await interaction.response.send_message("An incident needs a title.", ephemeral=True)
         return
-    user_id = who(interaction)
+    user_id = who(interaction).id
     draft = Draft(
         key=key,
         guild_id=interaction.guild_id or 0,

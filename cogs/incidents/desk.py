@@ -10,8 +10,6 @@ busy server's messages cost no query after the first in each channel.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 import discord
@@ -79,20 +77,3 @@ def form_values(interaction: discord.Interaction) -> dict[str, str]:
             if "custom_id" in field:
                 values[str(field["custom_id"])] = str(field.get("value") or "")
     return values
-
-
-def who(interaction: discord.Interaction) -> int:
-    """The id of whoever pressed, chose or submitted (py-cord types the user optional)."""
-    if interaction.user is None:
-        raise UserError("Discord did not say who you are; try again.")
-    return interaction.user.id
-
-
-@contextmanager
-def as_text() -> Iterator[None]:
-    """A domain refusal repeats what people typed: shown in Discord, it must stay text
-    (no links, formatting or pings)."""
-    try:
-        yield
-    except UserError as exc:
-        raise type(exc)(outside(exc.message)) from exc

@@ -19,10 +19,11 @@ import discord
 from discord.ext import commands
 
 from cogs.incidents.declare import DRAFT_PREFIX, FORM_PREFIX, declare_form, expired, submitted
-from cogs.incidents.desk import Desk, as_text, form_values, who
+from cogs.incidents.desk import Desk, form_values
 from cogs.incidents.spaces import parse_action
 from netbot.core.errors import UserError
 from netbot.core.text import outside
+from netbot.discord_bot import as_text, who
 from netbot.incidents import DECLARE_FROM_ALERT, STAGES
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ class IncidentButtons(commands.Cog):
     async def _pressed(
         self, interaction: discord.Interaction, incident_id: int, action: str
     ) -> None:
-        service, user_id = self.desk.service, who(interaction)
+        service, user_id = self.desk.service, who(interaction).id
         if action == "join":
             with as_text():
                 incident = await service.join(incident_id, user_id)
@@ -150,7 +151,7 @@ class IncidentButtons(commands.Cog):
         if not values or not incident.isdigit():
             raise UserError("Choose one of the options.")
         await interaction.response.defer(ephemeral=True, invisible=False)
-        service, user_id = self.desk.service, who(interaction)
+        service, user_id = self.desk.service, who(interaction).id
         with as_text():
             if what == "status":
                 await service.set_status(int(incident), user_id, str(values[0]))
@@ -165,5 +166,5 @@ class IncidentButtons(commands.Cog):
         text = form_values(interaction).get("text", "")
         await interaction.response.defer(ephemeral=True, invisible=False)
         with as_text():
-            said = await self.desk.service.act(int(incident), who(interaction), action, text)
+            said = await self.desk.service.act(int(incident), who(interaction).id, action, text)
         await interaction.followup.send(said or "Done.", ephemeral=True)

@@ -17,9 +17,9 @@ from typing import Any
 import discord
 from discord.ext import commands
 
-from cogs.incidents.desk import Desk, as_text
+from cogs.incidents.desk import Desk
 from netbot.core.errors import UserError, new_error_id
-from netbot.discord_bot import requiring
+from netbot.discord_bot import as_text, requiring
 from netbot.incidents import SpaceEvent, SpaceMessage
 
 log = logging.getLogger(__name__)

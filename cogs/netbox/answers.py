@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import discord
@@ -20,23 +19,13 @@ from discord.ext import commands
 from cogs.netbox import render
 from netbot.core.errors import BackendUnavailable, Refused, UserError
 from netbot.core.health import Streak
-from netbot.core.text import outside
-from netbot.discord_bot import NetBot, requiring
+from netbot.discord_bot import NetBot, as_text, requiring
 from netbot.netbox import REFRESH_JOB, Card, ListPage, build, command_of, paged_key
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MIN_TYPED_FOR_MISS = 3  # an autocomplete miss on this much text asks for a refresh
-
-
-@contextmanager
-def as_text() -> Iterator[None]:
-    """A UserError's message shown as text: it repeats names from NetBox and from users."""
-    try:
-        yield
-    except UserError as exc:
-        raise type(exc)(outside(exc.message)) from exc
 
 
 class Answers(commands.Cog):

@@ -10,8 +10,7 @@ workflows of `netbot.tickets.workflows`; this cog only gives them Discord.
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import discord
@@ -24,7 +23,7 @@ from netbot import identity as links
 from netbot.core.errors import BackendUnavailable, Refused, UserError
 from netbot.core.health import Streak
 from netbot.core.text import outside
-from netbot.discord_bot import NetBot
+from netbot.discord_bot import NetBot, as_text, who
 from netbot.tickets import TicketsConfig, build, threads
 from netbot.tickets.service import EDITABLE_FIELDS, parse_ticket_id
 from netbot.tickets.workflows import (
@@ -49,26 +48,6 @@ OLD_LINK_BUTTON = (
     "send /ticket link again."
 )
 REFRESH_JOB = "tickets.refresh"
-
-
-@contextmanager
-def as_text() -> Iterator[None]:
-    """Show a UserError's message in Discord as text.
-
-    The domain's messages repeat what people typed and what Redmine said (clipped); in
-    Discord those must not become links, formatting or pings.
-    """
-    try:
-        yield
-    except UserError as exc:
-        raise type(exc)(outside(exc.message)) from exc
-
-
-def who(interaction: discord.Interaction) -> discord.User | discord.Member:
-    """Who pressed a button or sent a form (py-cord types it optional: only pings lack it)."""
-    if interaction.user is None:
-        raise UserError("Discord did not say who you are; try again.")
-    return interaction.user
 
 
 class NewTicketModal(discord.ui.Modal):

@@ -19,7 +19,14 @@ from netbot.discord_bot.invite import (
     invite_url,
     permissions_value,
 )
-from netbot.discord_bot.replies import fit_embed, fit_message, reply_ephemeral, requiring
+from netbot.discord_bot.replies import (
+    as_text,
+    fit_embed,
+    fit_message,
+    reply_ephemeral,
+    requiring,
+    who,
+)
 from netbot.discord_bot.target import DiscordTarget
 
 __all__ = [
@@ -32,6 +39,7 @@ __all__ = [
     "DiscordUnreachable",
     "NetBot",
     "application_id_from_token",
+    "as_text",
     "create_bot",
     "enabled_permissions",
     "fit_embed",
@@ -40,4 +48,5 @@ __all__ = [
     "permissions_value",
     "reply_ephemeral",
     "requiring",
+    "who",
 ]

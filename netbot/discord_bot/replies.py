@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import discord
 
-from netbot.core.errors import Refused
-from netbot.core.text import clip
+from netbot.core.errors import Refused, UserError
+from netbot.core.text import clip, outside
 
 log = logging.getLogger(__name__)
 
@@ -162,3 +163,21 @@ async def reply_ephemeral(interaction: discord.Interaction, text: str) -> None:
             await interaction.response.send_message(text, ephemeral=True)
     except discord.HTTPException:
         log.warning("could not deliver an error reply for interaction %s", interaction.id)
+
+
+@contextmanager
+def as_text() -> Iterator[None]:
+    """Show a UserError's message in Discord as text. The domain's messages repeat what
+    people typed and what a backend said; in Discord those must not become links,
+    formatting or pings."""
+    try:
+        yield
+    except UserError as exc:
+        raise type(exc)(outside(exc.message)) from exc
+
+
+def who(interaction: discord.Interaction) -> discord.User | discord.Member:
+    """Who pressed a button, chose or sent a form (py-cord types the user optional)."""
+    if interaction.user is None:
+        raise UserError("Discord did not say who you are; try again.")
+    return interaction.user
