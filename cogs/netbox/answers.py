@@ -57,7 +57,6 @@ class Answers(commands.Cog):
     async def refresh_index(self) -> None:
         """The `netbox.refresh` job: reload every name. A failure is logged once per
         failure streak and shown in the health; the job never raises."""
-        self._loop = asyncio.get_running_loop()
         health = self.bot.runtime.health
         try:
             await self.bot.runtime.workers.run("netbox-index", self.catalog.refresh)
@@ -91,7 +90,6 @@ class Answers(commands.Cog):
         refresh (the object may be newer than the index)."""
         choices = self.catalog.index.complete(kind, typed)
         if not choices and len(typed.strip()) >= MIN_TYPED_FOR_MISS:
-            self._loop = asyncio.get_running_loop()
             self._refresh_after_miss()
         return [discord.OptionChoice(c.label, c.label) for c in choices]
 
@@ -108,7 +106,7 @@ class Answers(commands.Cog):
 
     async def netbox_call(self, call: Callable[..., T], /, *args: Any) -> T:
         """A blocking NetBox call on the NetBox workers; its errors as text, health noted."""
-        self._loop = asyncio.get_running_loop()
+        self._loop = asyncio.get_running_loop()  # for `_on_miss`, called from `call`'s worker
         try:
             with as_text():
                 result = await self.bot.runtime.workers.run("netbox", call, *args)

@@ -15,11 +15,9 @@ import discord
 
 from cogs.netbox.answers import Answers
 from netbot.core.errors import UserError
-from netbot.netbox import host_of, list_key
+from netbot.netbox import SITE_STATUSES, host_of, list_key
 
 T = TypeVar("T")
-
-STATUSES = ["active", "planned", "staging", "decommissioning", "retired"]
 
 
 def completer(
@@ -73,7 +71,7 @@ class Netbox(Answers):
         await self.answer(ctx, "site", self.key_of("site", name))
 
     status_option = discord.option(
-        "status", str, description="Only sites with this status", choices=STATUSES,
+        "status", str, description="Only sites with this status", choices=list(SITE_STATUSES),
         required=False,
     )  # fmt: skip
     region_option = discord.option(

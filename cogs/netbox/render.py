@@ -28,7 +28,6 @@ TITLE_LIMIT = 256
 FIELD_LIMIT = 1024
 DESCRIPTION_SHOWN = 1000
 TOTAL_LIMIT = 6000
-FACTS_INLINE = True
 BUTTON_LABEL_LIMIT = 80
 ROW_BUTTONS = 20  # four rows of five; the fifth row holds Previous, Next and Share
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from netbot.netbox.client import NetboxClient, NetboxTokenRejected, NetboxUnavailable
     from netbot.netbox.index import CHOICES_LIMIT, Choice, Entry, NameIndex
     from netbot.netbox.lookups import (
+        SITE_STATUSES,
         Lookups,
         command_of,
         host_of,
@@ -49,6 +50,7 @@ _LAZY = {
     "Lookups": "netbot.netbox.lookups", "command_of": "netbot.netbox.lookups",
     "host_of": "netbot.netbox.lookups", "network_of": "netbot.netbox.lookups",
     "list_key": "netbot.netbox.lookups", "paged_key": "netbot.netbox.lookups",
+    "SITE_STATUSES": "netbot.netbox.lookups",
     "Card": "netbot.netbox.records", "Fact": "netbot.netbox.records",
     "ListPage": "netbot.netbox.records", "Table": "netbot.netbox.records",
     "REFRESH_JOB": "netbot.netbox.service", "NetboxServices": "netbot.netbox.service",
@@ -63,6 +65,7 @@ __all__ = [
     "CHOICES_LIMIT",
     "COMMANDS",
     "REFRESH_JOB",
+    "SITE_STATUSES",
     "TOKEN_ENV",
     "Card",
     "Catalog",

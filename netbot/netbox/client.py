@@ -102,7 +102,6 @@ class NetboxClient:
         self._lock = threading.Lock()
         self._requests = 0
         self.version: tuple[int, int] = (0, 0)
-        self.version_text = ""
 
     # ------------------------------------------------------------------ bookkeeping
     def _counted(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
@@ -135,7 +134,7 @@ class NetboxClient:
             raise NetboxUnavailable(
                 f"{self.url}/api/status/ did not name a NetBox version: is this NetBox?"
             )
-        self.version, self.version_text = (numbers[0], numbers[1]), text
+        self.version = (numbers[0], numbers[1])
         return text
 
     def _endpoint(self, path: str) -> Any:
@@ -192,19 +191,13 @@ class NetboxClient:
             rows[name].extend(future.result()[0])
         return rows
 
-    def first(
-        self, path: str, *, fields: Sequence[str] | None = None, **filters: Any
-    ) -> Row | None:
-        rows, _ = self.page(path, limit=1, fields=fields, **filters)
-        return rows[0] if rows else None
-
     def count(self, path: str, **filters: Any) -> int:
         """How many rows match, in one request of one brief row."""
         return self.page(path, limit=1, brief=1, **filters)[1]
 
     def get(self, path: str, object_id: int) -> Row:
         """One object in full (devices without their config context); NotFound if gone."""
-        params = {"exclude": "config_context"} if path in HEAVY else {}
+        params = self._trim(path, None)
         with translated(self.url, self.timeout):
             rows = list(self._endpoint(path).filter(id=object_id, limit=1, **params).response)
         if not rows:

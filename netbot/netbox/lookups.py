@@ -25,7 +25,6 @@ from netbot.netbox.client import NetboxClient, Row
 from netbot.netbox.index import Choice
 from netbot.netbox.records import Card, Fact, ListPage, Table
 
-KEY_LIMIT = 90  # leaves room for the button's own prefix within Discord's 100 characters
 TERM_LIMIT = 60
 SITE_STATUSES = ("active", "planned", "staging", "decommissioning", "retired")
 AVAILABLE_MAX = 50  # NetBox answers available-* with one page: 50 by default
@@ -383,8 +382,10 @@ class Lookups:
             description=str((ips[0] if ips else {}).get("description") or ""),
         )
 
-    def _prefix_facts(self, prefix: Row, label: str) -> list[Fact]:
-        used, size = self._utilisation(prefix)
+    def _prefix_facts(
+        self, prefix: Row, label: str, children: list[Row] | None = None
+    ) -> list[Fact]:
+        used, size = self._utilisation(prefix, children)
         share = f"{100 * used / size:.1f}%" if size else "n/a"
         unit = "addresses" if _status(prefix) != "container" else "addresses in child prefixes"
         link = self._link("prefix", int(prefix["id"]))
@@ -394,16 +395,18 @@ class Lookups:
             ("Status", prefix.get("status")), ("VRF", prefix.get("vrf") or "global"),
         ]), Fact("Utilisation", f"{share} ({used:,} of {size:,} {unit})", own=True)]  # fmt: skip
 
-    def _utilisation(self, prefix: Row) -> tuple[int, int]:
-        """(used, size) as NetBox counts them: a container by its child prefixes, any other
-        prefix by its addresses (an IPv4 /30 or larger without network and broadcast unless a
-        pool); "mark utilised" counts as full."""
+    def _utilisation(self, prefix: Row, children: list[Row] | None = None) -> tuple[int, int]:
+        """(used, size) as NetBox counts them: a container by its child prefixes (`children`:
+        the prefixes within it, when already fetched), any other prefix by its addresses (an
+        IPv4 /30 or larger without network and broadcast unless a pool); "mark utilised"
+        counts as full."""
         network = ipaddress.ip_network(prefix["prefix"])
         size = network.num_addresses
         if _status(prefix) == "container":
-            children = self.client.all(
-                "ipam/prefixes", fields=("id", "prefix"), within=str(network)
-            )
+            if children is None:
+                children = self.client.all(
+                    "ipam/prefixes", fields=("id", "prefix"), within=str(network)
+                )
             nets = [ipaddress.ip_network(c["prefix"]) for c in children]
             same = [n for n in nets if n.version == network.version]
             merged = ipaddress.collapse_addresses(same)  # type: ignore[type-var]
@@ -421,7 +424,7 @@ class Lookups:
             "ipam/prefixes", fields=("id", "prefix", "status", "vlan"), within=str(network)
         )
         children = _direct_children(within)
-        facts = [f for f in self._prefix_facts(prefix, "Prefix") if f.label != "Prefix"]
+        facts = [f for f in self._prefix_facts(prefix, "Prefix", within) if f.label != "Prefix"]
         facts += _facts([("Tenant", prefix.get("tenant")), ("Children", str(len(children)))])
         rows = [
             " · ".join(t for t in (c["prefix"], _text(c.get("status")), _vlan(c.get("vlan"))) if t)
