@@ -25,9 +25,9 @@ def setup(bot: NetBot) -> None:
     if settings.headline_channel_id is None:
         raise UserError("incidents.headline_channel_id is not set in the configuration")
     desk = Desk(bot, settings)
-    desk.spaces = DiscordSpaces(bot, settings)
+    spaces = DiscordSpaces(bot, settings)
     # Incident changes mirrored to Slack when the bridge is on (None otherwise).
-    desk.service = build(bot.runtime, desk.spaces, mirror=slack_mirror(bot.runtime))
+    desk.service = build(bot.runtime, spaces, mirror=slack_mirror(bot.runtime))
 
     async def check_invitees() -> None:
         """Unknown auto-invite ids are said once at start-up, never a crash."""

@@ -103,7 +103,7 @@ class IncidentCommands(commands.Cog):
     any_incident = discord.option(
         "incident",
         str,
-        description="The incident (not needed inside its channel)",
+        description=INCIDENT_HELP,
         required=False,
         autocomplete=complete_any_incident,
     )
@@ -304,11 +304,9 @@ class IncidentCommands(commands.Cog):
         since: str | None = None,
         page: int = 1,
     ) -> None:
-        guild_id = ctx.guild_id or 0
+        guild_id, start = ctx.guild_id or 0, _since(since)  # its refusal is escaped already
         with as_text():
-            found = await self.desk.service.listing(
-                guild_id, closed=closed, since=_since(since), page=page
-            )
+            found = await self.desk.service.listing(guild_id, closed=closed, since=start, page=page)
         if not found.items:
             await ctx.respond("No incidents.", ephemeral=True)
             return

@@ -1,5 +1,5 @@
-"""What the incident cogs share: the service, the Discord spaces, which channels are incident
-spaces, and the small helpers every handler uses (who acted, errors shown as text).
+"""What the incident cogs share: the service, which channels are incident spaces, and a form's
+values (who acted and errors as text come from `netbot.discord_bot`, as for every cog).
 
 One `Desk` per bot, built in `setup`; the three cogs (commands, buttons, timeline) each hold
 it. Which channel belongs to which incident is asked of the database once per channel and
@@ -15,13 +15,12 @@ from typing import TYPE_CHECKING, Any, cast
 import discord
 
 from netbot.core.errors import UserError
-from netbot.core.text import outside
+from netbot.core.text import clip
 from netbot.discord_bot import NetBot
 from netbot.incidents import Incident, IncidentsConfig, IncidentService
 
 if TYPE_CHECKING:
     from cogs.incidents.declare import Draft
-    from cogs.incidents.spaces import DiscordSpaces
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +36,6 @@ class Desk:
         self.bot = bot
         self.settings = settings
         self.service: IncidentService  # set by `setup` once the spaces exist
-        self.spaces: DiscordSpaces
         self._space_of: dict[int, int | None] = {}  # channel id -> incident id (None: none)
         self.drafts: dict[str, Draft] = {}  # declare forms between their two steps
 
@@ -56,11 +54,12 @@ class Desk:
 
     async def resolve(self, chosen: str | None, channel_id: int | None) -> Incident:
         """The incident a command means: the one chosen in its option (autocomplete gives
-        ids; "#12" and "12" work when typed), else the one whose space it runs in."""
+        ids; "#12" and "12" work when typed), else the one whose space it runs in. Its
+        refusals are plain text: callers show them through `as_text`, which escapes them."""
         if chosen:
             text = chosen.strip().removeprefix("#")
             if not text.isdigit():
-                raise UserError(f"No incident {outside(chosen, 40)}: choose one from the list.")
+                raise UserError(f"No incident {clip(chosen, 40)}: choose one from the list.")
             return await self.service.get(int(text))
         incident_id = await self.incident_in(channel_id)
         if incident_id is None:

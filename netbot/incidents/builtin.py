@@ -11,10 +11,9 @@ from __future__ import annotations
 from netbot.incidents.config import IncidentsConfig
 from netbot.incidents.extensions import Extension, IncidentContext
 from netbot.incidents.messages import span
-from netbot.incidents.records import ActionPrompt
+from netbot.incidents.records import MIN_RESOLUTION, ActionPrompt
 
 CLOSE_BUTTON = "close"
-MIN_RESOLUTION = 3
 
 
 def builtin_extension(settings: IncidentsConfig) -> Extension:

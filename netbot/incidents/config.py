@@ -189,10 +189,6 @@ class IncidentsConfig(Section):
                 return level
         raise KeyError(name)
 
-    def rank(self, name: str) -> int:
-        """0 for the highest severity, 1 for the next, ..."""
-        return [level.name.lower() for level in self.severities].index(name.lower())
-
     def invitees(self, severity: str) -> Invitees:
         """`always` plus the severity's own, each id once, in configuration order."""
         level = self.severity(severity)

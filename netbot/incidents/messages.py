@@ -60,7 +60,7 @@ class Messages:
         text = (
             f"Incident #{incident.id}: {quote(incident.title, 200)} | declared "
             f"{when(incident.declared_at, self.tz)} as {incident.severity} | live status, "
-            "severity and lead: the headline post and /incident show"
+            "severity and lead: the headline post and /incident timeline"
         )
         return clip(text, TOPIC_MAX)
 

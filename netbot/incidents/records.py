@@ -17,6 +17,8 @@ TimelineKind = Literal["change", "message", "note", "action"]
 # The custom id of the "Declare incident" button on alert posts: the alerts cog adds it, the
 # incidents cog answers it (cogs never import each other, so it lives here).
 DECLARE_FROM_ALERT = "incidents:declare"
+# The shortest resolution closing takes: the service checks it, the Close button's form asks it.
+MIN_RESOLUTION = 3
 
 
 @dataclass(frozen=True)

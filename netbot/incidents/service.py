@@ -35,6 +35,7 @@ from netbot.incidents.names import space_name
 from netbot.incidents.ports import IncidentMirror, IncidentSpaces
 from netbot.incidents.postmortem import filename, render_postmortem
 from netbot.incidents.records import (
+    MIN_RESOLUTION,
     ActionPrompt,
     Button,
     DeclareRequest,
@@ -57,7 +58,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 TITLE_MAX = 150
 TEXT_MAX = 2000
-MIN_RESOLUTION = 3
 MIN_REOPEN_REASON = 10
 PER_PAGE_MAX = 25
 # Changes said in the space as they happen (the others are in the headline and timeline).
@@ -468,7 +468,7 @@ class IncidentService:
         incident = await self.get(incident_id)
         self._open(incident)
         if incident.private:
-            known = {p.user_id for p in await self.participants(incident_id)}
+            known = {p.user_id for p in await self._db(self.store.participants, incident_id)}
             if user_id not in known:
                 raise UserError(
                     f"Incident #{incident.id} is private: ask its lead or a participant to "
@@ -484,7 +484,7 @@ class IncidentService:
         """A participant brings more people or roles into the space."""
         incident = await self.get(incident_id)
         self._open(incident)
-        known = {p.user_id for p in await self.participants(incident_id)}
+        known = {p.user_id for p in await self._db(self.store.participants, incident_id)}
         if incident.private and actor_id not in known:
             raise UserError(
                 f"Only the people in private incident #{incident.id} can invite others."
@@ -585,8 +585,7 @@ class IncidentService:
         self, incident_id: int, actor_id: int | None, message: SpaceMessage
     ) -> TimelineEntry:
         """Add a chat message to the timeline (by reaction or the message command), once:
-        adding it again returns the entry it already has."""
-        await self.get(incident_id)
+        adding it again returns the entry it already has (NotFound: no such incident)."""
         entry, _ = await self._db(
             self.store.add_entry, incident_id, "message", actor_id, self.clock.now(),
             message.text[:TEXT_MAX], message,
@@ -743,13 +742,15 @@ class IncidentService:
 
     async def on_event(self, incident_id: int, event: SpaceEvent) -> None:
         """Something happened in an incident's space: the handlers for it run (a failing
-        one is logged and skipped)."""
+        one is logged and skipped). The incident is read only when some handler runs."""
+        message = event.message if event.kind == "message" else None
+        keywords = [] if message is None else self.registry.keyword_matches(message.text)
+        handlers = self.registry.event_handlers(event.kind)
+        if not keywords and not handlers:
+            return
         incident = await self.get(incident_id)
         context = self._context(incident, event.user_id)
-        if event.kind == "message" and event.message is not None:
-            for keyword in self.registry.keyword_matches(event.message.text):
-                await self.registry.run(
-                    keyword.name, keyword.func, incident, context, event.message
-                )
-        for handler in self.registry.event_handlers(event.kind):
+        for keyword in keywords:
+            await self.registry.run(keyword.name, keyword.func, incident, context, message)
+        for handler in handlers:
             await self.registry.run(handler.name, handler.func, incident, context, event)

@@ -367,7 +367,7 @@ class IncidentStore:
 
     # ------------------------------------------------------------------ reminders
     def reminder_rows(self, incident_id: int) -> dict[str, tuple[dt.datetime | None, int]]:
-        """kind -> (next due, count), for tests and `/incident show`."""
+        """kind -> (next due, count), for tests."""
         with self.database.session() as session:
             rows = session.scalars(
                 select(IncidentReminder).where(IncidentReminder.incident_id == incident_id)
