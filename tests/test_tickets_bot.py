@@ -320,6 +320,23 @@ async def test_thread_is_created_named_and_recorded(world: BotWorld, seed: Seed)
     assert again.content.startswith(f"Ticket {ticket} already has a thread")
 
 
+async def test_ticket_thread_writes_the_field_the_threader_reads(
+    ticket_bot: TicketBot, seed: Seed
+) -> None:
+    """`threader.thread_field` renames the field for every writer of it, not only for the
+    threader: here to a field this Redmine lacks, which `/ticket thread` then names."""
+    world = await ticket_bot(threader={"thread_field": "opsthread"})
+    ticket = seed.new_ticket("Which field")
+    reply = await world.command("ticket thread", ticket=ticket)
+    assert "Redmine has no custom field 'opsthread'" in reply.content, reply.content
+    assert threads.thread_for_ticket(world.database, ticket) is None
+    assert not [
+        c for c in world.fake.channels.values() if c.get("name", "").startswith(f"#{ticket}:")
+    ]
+    issue = seed.redmine.issue.get(ticket)
+    assert not {cf.name: cf.value for cf in issue.custom_fields}.get("discord-thread")
+
+
 async def test_commands_are_acknowledged_in_time_when_redmine_is_slow(
     proxy: RedmineProxy, ticket_bot: TicketBot
 ) -> None:

@@ -24,6 +24,7 @@ from netbot.core.errors import BackendUnavailable, Refused, UserError
 from netbot.core.health import Streak
 from netbot.core.text import outside
 from netbot.discord_bot import NetBot, as_text, who
+from netbot.threader import ThreaderConfig
 from netbot.tickets import TicketsConfig, build, threads
 from netbot.tickets.service import EDITABLE_FIELDS, parse_ticket_id
 from netbot.tickets.workflows import (
@@ -88,6 +89,7 @@ class Tickets(commands.Cog):
             runtime.secrets.value("REDMINE_URL"),
             runtime.secrets.secret("REDMINE_TOKEN").reveal(),
             settings,
+            thread_field=runtime.config.section("threader", ThreaderConfig).thread_field,
         )
         self.gateway, self.catalog, self.service = built.gateway, built.catalog, built.service
         self.page_size = settings.page_size

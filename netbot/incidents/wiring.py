@@ -13,6 +13,7 @@ from netbot.incidents.ports import IncidentMirror, IncidentSpaces
 from netbot.incidents.postmortem import RedminePostmortem
 from netbot.incidents.reminders import JOB
 from netbot.incidents.service import IncidentService, PostmortemTicket
+from netbot.threader import ThreaderConfig
 
 if TYPE_CHECKING:
     from netbot.tickets import TicketsServices
@@ -65,6 +66,7 @@ def redmine_postmortem(
         url,
         runtime.secrets.secret("REDMINE_TOKEN").reveal(),
         base.model_copy(update={"project": settings.postmortem_project}),
+        thread_field=runtime.config.section("threader", ThreaderConfig).thread_field,
     )
     if open_thread is None and runtime.config.switched_on("threader"):
         open_thread = threader_creates_thread(runtime, services)
@@ -74,11 +76,9 @@ def redmine_postmortem(
 def threader_creates_thread(
     runtime: Runtime, services: TicketsServices
 ) -> Callable[[int, str], Awaitable[object]]:
-    """Ask the threader for the ticket's thread: its `discord-thread` field set to the
+    """Ask the threader for the ticket's thread: its thread field set to the
     threader's "create" value, so the threader opens the thread in the channel configured
     for the ticket's tracker and keeps it in sync from then on."""
-    from netbot.threader import ThreaderConfig
-
     create = runtime.config.section("threader", ThreaderConfig).create_value
 
     async def open_thread(ticket_id: int, subject: str) -> object:

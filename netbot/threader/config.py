@@ -9,14 +9,16 @@ from __future__ import annotations
 from pydantic import Field
 
 from netbot.core.config import Section, Snowflake
+from netbot.tickets import THREAD_FIELD
 
 
 class ThreaderConfig(Section):
     """Ticket <-> Discord thread sync (threader.py)."""
 
-    # The `discord-thread` custom field: a thread id enrols the ticket; this value asks the
-    # threader to create the ticket's thread (in the channel chosen below).
-    thread_field: str = Field(default="discord-thread", min_length=1)
+    # The Redmine custom field naming a ticket's thread, for the threader and for every
+    # writer of it (`/ticket thread`, the post-mortem): a thread id enrols the ticket; this
+    # value asks the threader to create the ticket's thread (in the channel chosen below).
+    thread_field: str = Field(default=THREAD_FIELD, min_length=1)
     create_value: str = Field(default="create", min_length=1)
     # Where a thread asked for with `create_value` is opened: the tracker's channel, else the
     # assignee team's first channel (core `teams`), else `default_channel`.

@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING
 from netbot.core.lazy import lazy_names
 from netbot.tickets.format import change_text, detail_text, table
 from netbot.tickets.records import Change, Created, TicketPage, to_json
-from netbot.tickets.wiring import REDMINE_ENV, TicketsServices, TicketsSettings, build
+from netbot.tickets.wiring import (
+    REDMINE_ENV,
+    THREAD_FIELD,
+    TicketsServices,
+    TicketsSettings,
+    build,
+)
 
 if TYPE_CHECKING:
     from netbot.tickets.capability import CAPABILITY
@@ -26,6 +32,7 @@ __getattr__ = lazy_names(__name__, _LAZY)
 __all__ = [
     "CAPABILITY",
     "REDMINE_ENV",
+    "THREAD_FIELD",
     "Change",
     "Created",
     "TicketPage",

@@ -35,8 +35,8 @@ from netbot.tickets.records import (
     TicketPage,
     TicketSummary,
 )
+from netbot.tickets.wiring import THREAD_FIELD
 
-THREAD_FIELD = "discord-thread"
 NOTES_SHOWN = 5
 STATUS_NEW, STATUS_IN_PROGRESS, STATUS_RESOLVED = "New", "In Progress", "Resolved"
 EDITABLE_FIELDS = ("status", "priority", "tracker", "subject", "due_date")
@@ -88,10 +88,17 @@ def _name(resource: Any, attribute: str) -> str | None:
 class TicketService:
     """Ticket commands over one Redmine project."""
 
-    def __init__(self, gateway: RedmineGateway, catalog: Catalog, project: str) -> None:
+    def __init__(
+        self,
+        gateway: RedmineGateway,
+        catalog: Catalog,
+        project: str,
+        thread_field: str = THREAD_FIELD,
+    ) -> None:
         self.gateway = gateway
         self.catalog = catalog
         self.project = project
+        self.thread_field = thread_field
 
     # ------------------------------------------------------------------ reads
     def list_tickets(
@@ -310,10 +317,10 @@ class TicketService:
         )
 
     def link_thread(self, actor: str | None, ticket_id: int, thread: int | str) -> Change:
-        """Record the ticket's Discord thread in its `discord-thread` custom field: a thread
+        """Record the ticket's Discord thread in its thread field (`threader.thread_field`): a thread
         id, or the threader's "create" value (`threader.create_value`), which asks the
         threader to open the thread itself."""
-        field_id = self.catalog.custom_field_id(THREAD_FIELD)
+        field_id = self.catalog.custom_field_id(self.thread_field)
         return self._update(
             actor, ticket_id, {"custom_fields": [{"id": field_id, "value": str(thread)}]}
         )
@@ -491,7 +498,7 @@ class TicketService:
             (
                 str(cf.value)
                 for cf in getattr(issue, "custom_fields", [])
-                if cf.name == THREAD_FIELD and cf.value
+                if cf.name == self.thread_field and cf.value
             ),
             None,
         )

@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from netbot.tickets.catalog import Catalog
     from netbot.tickets.service import TicketService
 
+# The Redmine issue custom field naming a ticket's Discord thread: `/ticket thread` and the
+# post-mortem write it, the threader reads it. Renamed with `threader.thread_field`; every
+# builder of the service is handed that one setting.
+THREAD_FIELD = "discord-thread"
+
 REDMINE_ENV = (
     EnvVar("REDMINE_URL", "the base URL of your Redmine, e.g. https://redmine.example.org", False),
     EnvVar(
@@ -49,9 +54,12 @@ class TicketsServices:
     service: TicketService
 
 
-def build(url: str, key: str, settings: TicketsSettings) -> TicketsServices:
+def build(
+    url: str, key: str, settings: TicketsSettings, *, thread_field: str = THREAD_FIELD
+) -> TicketsServices:
     """The gateway (timeout and public URL from `settings`), the catalog and the service of
-    `settings.project`, for Redmine at `url` with the API key `key`."""
+    `settings.project`, for Redmine at `url` with the API key `key`; `thread_field` names
+    the custom field of a ticket's Discord thread."""
     from netbot.redmine import RedmineGateway
     from netbot.tickets.catalog import Catalog
     from netbot.tickets.service import TicketService
@@ -60,4 +68,5 @@ def build(url: str, key: str, settings: TicketsSettings) -> TicketsServices:
         url, key, timeout=settings.request_timeout_seconds, public_url=settings.public_url
     )
     catalog = Catalog(gateway, settings.project)
-    return TicketsServices(gateway, catalog, TicketService(gateway, catalog, settings.project))
+    service = TicketService(gateway, catalog, settings.project, thread_field)
+    return TicketsServices(gateway, catalog, service)
