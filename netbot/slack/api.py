@@ -60,10 +60,7 @@ class WebApi:
     async def delete(self, channel: str, ts: str) -> None:
         await sorted_failures(self.target.delete(PostRef(self.target.name, channel, ts)))
 
-    async def find(
-        self, channel: str, metadata: dict[str, Any], thread_ts: str | None
-    ) -> str | None:
-        outbox_id = metadata["event_payload"]["outbox_id"]
+    async def find(self, channel: str, outbox_id: int, thread_ts: str | None) -> str | None:
         thread = None if thread_ts is None else PostRef(self.target.name, channel, thread_ts)
         ref = await sorted_failures(self.target.for_channel(channel).find(outbox_id, thread=thread))
         return None if ref is None else ref.message_id
@@ -75,8 +72,8 @@ class WebApi:
                 slack_call("create a channel", place, self.client.conversations_create(name=name))
             )
             channel = str(answer["channel"]["id"])
-        except Rejected as exc:
-            if not (adopt and getattr(exc.__cause__, "error", None) == "name_taken"):
+        except SlackRejected as exc:
+            if not (adopt and exc.error == "name_taken"):
                 raise
             channel = await self._channel_named(name)
         if topic:
@@ -103,8 +100,8 @@ class WebApi:
         call = self.client.conversations_archive(channel=channel)
         try:
             await sorted_failures(slack_call("archive a channel", f"channel {channel}", call))
-        except Rejected as exc:
-            if getattr(exc.__cause__, "error", None) != "already_archived":
+        except SlackRejected as exc:
+            if exc.error != "already_archived":
                 raise
 
 
@@ -116,7 +113,7 @@ async def sorted_failures(call: Awaitable[T]) -> T:
         retry_after = exc.retry_after
         raise Retry(exc.message, maybe_sent=exc.error not in NOT_DONE,
                     retry_after=retry_after) from exc  # fmt: skip
-    except SlackRejected as exc:
+    except SlackRejected as exc:  # already a `Rejected`, the same "slack" backend and message
         if exc.error in FIXABLE:
             raise Retry(exc.message, maybe_sent=False) from exc
-        raise Rejected("slack", exc.message) from exc
+        raise

@@ -78,10 +78,8 @@ class SlackApi(Protocol):
 
     async def delete(self, channel: str, ts: str) -> None: ...
 
-    async def find(
-        self, channel: str, metadata: dict[str, Any], thread_ts: str | None
-    ) -> str | None:
-        """The ts of the message carrying `metadata`'s payload, if Slack has it."""
+    async def find(self, channel: str, outbox_id: int, thread_ts: str | None) -> str | None:
+        """The ts of the message whose metadata names outbox row `outbox_id`, if Slack has it."""
         ...
 
     async def create_channel(self, name: str, topic: str, *, adopt: bool) -> str:
@@ -276,9 +274,9 @@ class Drainer:
             self.observe("failed", None, None)
 
     async def _attempt(self, row: Row) -> Outcome:
-        channel = await self.blocking(self._channel_of, row.lane)
         if row.kind == "create_channel":
             return await self._create(row)
+        channel = await self.blocking(self._channel_of, row.lane)
         if channel is None:
             return Outcome("skipped", reason="its channel was never created")
         if row.kind in ("post", "reply"):
@@ -315,7 +313,7 @@ class Drainer:
             thread_ts = parent.ts
         if row.in_doubt:
             try:
-                ts = await self._call(self.api.find(channel, row.metadata, thread_ts), maybe=True)
+                ts = await self._call(self.api.find(channel, row.id, thread_ts))
             except Retry as exc:  # the lookup failed: the doubt stays
                 raise Retry(exc.message, maybe_sent=True, retry_after=exc.retry_after) from exc
             if ts is not None:
@@ -346,9 +344,11 @@ class Drainer:
         row in doubt, looked for before it is sent again."""
         await self.blocking(self._mark_attempt, row.id)
         self._last_sent[row.lane] = self.clock.now()
-        return await self._call(call, maybe=True)
+        return await self._call(call)
 
-    async def _call(self, call: Awaitable[T], *, maybe: bool) -> T:
+    async def _call(self, call: Awaitable[T]) -> T:
+        """Await a Slack call within its time; a failure Slack did not sort is a `Retry`
+        that may have been done."""
         timeout = self.config.retry.request_timeout_seconds
         try:
             async with asyncio.timeout(timeout * (self.config.retry.client_retries + 1) + 1):
@@ -356,9 +356,9 @@ class Drainer:
         except (Rejected, Retry):
             raise
         except TimeoutError:
-            raise Retry("Slack did not answer in time", maybe_sent=maybe) from None
+            raise Retry("Slack did not answer in time", maybe_sent=True) from None
         except Exception as exc:  # network errors and the like: not known to be done
-            raise Retry(f"{type(exc).__name__}: {exc}", maybe_sent=maybe) from exc
+            raise Retry(f"{type(exc).__name__}: {exc}", maybe_sent=True) from exc
 
     async def _retry(self, row: Row, exc: Retry) -> None:
         attempts = row.attempts + 1
@@ -380,21 +380,23 @@ class Drainer:
         """Each lane with pending rows -> when its oldest pending row is due."""
         with self.database.session() as session:
             first = (
-                select(OutboxRow.lane, func.min(OutboxRow.id).label("head"))
+                select(
+                    OutboxRow.lane,
+                    func.min(OutboxRow.id).label("head"),
+                    func.count().label("pending"),
+                )
                 .where(OutboxRow.state == "pending")
                 .group_by(OutboxRow.lane)
                 .subquery()
             )
             rows = session.execute(
-                select(OutboxRow.lane, OutboxRow.next_attempt).join(
+                select(OutboxRow.lane, OutboxRow.next_attempt, first.c.pending).join(
                     first, OutboxRow.id == first.c.head
                 )
             ).all()
-            depth = session.scalar(
-                select(func.count()).select_from(OutboxRow).where(OutboxRow.state == "pending")
-            )
-        self.observe("depth", None, int(depth or 0))
-        return {lane: due for lane, due in rows}
+        # One head per lane with pending rows: the lanes' counts add up to every pending row.
+        self.observe("depth", None, sum(int(pending) for _, _, pending in rows))
+        return {lane: due for lane, due, _ in rows}
 
     def _head(self, lane: str) -> Row | None:
         with self.database.session() as session:

@@ -11,7 +11,7 @@ Their history is the `slack` Alembic branch in `netbot/slack/migrations/`.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal, get_args
+from typing import Literal
 
 from sqlalchemy import JSON, Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -19,8 +19,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from netbot.core.models import Base, JsonValue, utcnow
 
 Kind = Literal["post", "reply", "edit", "delete", "create_channel", "archive_channel"]
-KINDS: tuple[str, ...] = get_args(Kind)
-State = Literal["pending", "done", "failed", "skipped"]
 
 
 class OutboxRow(Base):
