@@ -74,6 +74,12 @@ class Failed(Exception):
         self.line, self.code = line, code
 
 
+def http_port(secrets: Secrets, settings: ThreaderConfig) -> int:
+    """The side door's port: NETBOT_THREADER_HTTP_PORT when it is a number, else the setting."""
+    port = secrets.value(PORT_ENV.name).strip()
+    return int(port) if port.isdigit() else settings.http_port
+
+
 def seconds(text: str) -> float:
     """`30s`, `5m`, `1h`, `250ms` or plain seconds, for --every."""
     match = DURATION.match(text.strip())
@@ -206,9 +212,8 @@ async def run(
         if args.once:
             return await once(threader, args.recheck)
         settings = config.section("threader", ThreaderConfig)
-        port = secrets.value(PORT_ENV.name).strip()
-        await serve(threader, args.every, int(port) if port.isdigit() else settings.http_port,
-                    settings.http_host, database)  # fmt: skip
+        await serve(threader, args.every, http_port(secrets, settings), settings.http_host,
+                    database)  # fmt: skip
         return EXIT_OK
     finally:
         await threader.discord.close()
@@ -253,8 +258,7 @@ def health(secrets: Secrets) -> int:
     except (ConfigError, OSError):
         settings = ThreaderConfig()
     host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "::") else settings.http_host
-    port = secrets.value(PORT_ENV.name).strip()
-    port = port if port.isdigit() else str(settings.http_port)
+    port = http_port(secrets, settings)
     try:
         with urllib.request.urlopen(f"http://{host}:{port}/healthz", timeout=5) as answer:
             return EXIT_OK if answer.status == 200 else EXIT_BACKEND

@@ -5,9 +5,9 @@ state from the shared database."""
 import discord
 from discord.ext import commands
 
-from netbot.core.errors import Refused, UserError
+from netbot.core.errors import UserError
 from netbot.discord_bot import NetBot, reply_ephemeral
-from netbot.threader import STATUS_PREFIX, status_text, sync_status
+from netbot.threader import STATUS_PREFIX, sync_report
 
 
 class ThreaderStatus(commands.Cog):
@@ -21,17 +21,12 @@ class ThreaderStatus(commands.Cog):
             STATUS_PREFIX
         ):
             return
+        # A guild off the allow-list never gets here: NetBot's gate refuses its components.
         try:
-            if not self.bot.is_allowed(interaction.guild_id):
-                raise Refused("netbot is not enabled in this server.")
             ticket = custom_id.removeprefix(STATUS_PREFIX)
             if not ticket.isdigit() or not 0 < int(ticket) < 2**31:
                 raise UserError("This button names no ticket; use /ticket sync instead.")
-            runtime = self.bot.runtime
-            status = await runtime.workers.run(
-                "database", sync_status, runtime.database, int(ticket)
-            )
-            await reply_ephemeral(interaction, status_text(status))
+            await reply_ephemeral(interaction, await sync_report(self.bot.runtime, int(ticket)))
         except Exception as exc:
             await self.bot.report_failure(interaction, exc, f"button {custom_id}")
 

@@ -24,7 +24,7 @@ from netbot.core.errors import BackendUnavailable, Refused, UserError
 from netbot.core.health import Streak
 from netbot.core.text import outside
 from netbot.discord_bot import NetBot, as_text, who
-from netbot.threader import ThreaderConfig
+from netbot.threader import ThreaderConfig, sync_report
 from netbot.tickets import TicketsConfig, build, threads
 from netbot.tickets.service import EDITABLE_FIELDS, parse_ticket_id
 from netbot.tickets.workflows import (
@@ -452,7 +452,7 @@ class Tickets(commands.Cog):
     @ticket_option
     async def sync(self, ctx: discord.ApplicationContext, ticket: str) -> None:
         """Last sync, pending writes and the last error, as the threader recorded them."""
-        report = await sync_view.sync_report(self.bot, self.ticket_id(ticket))
+        report = await sync_report(self.bot.runtime, self.ticket_id(ticket))
         await ctx.respond(report, ephemeral=True)
 
     # ------------------------------------------------------------------ links
@@ -505,9 +505,8 @@ class Tickets(commands.Cog):
             "tickets:"
         ):
             return
+        # A guild off the allow-list never gets here: NetBot's gate refuses its components.
         try:
-            if not self.bot.is_allowed(interaction.guild_id):
-                raise Refused("netbot is not enabled in this server.")
             if custom_id.startswith(render.PAGE_PREFIX):
                 await self._turn_page(interaction, custom_id)
             elif custom_id.startswith(render.LINK_PREFIX):

@@ -4,19 +4,11 @@ database. The button is answered by the threader's cog (cogs/threader.py)."""
 
 import discord
 
-from netbot.discord_bot import NetBot
-from netbot.threader import STATUS_PREFIX, status_text, sync_status
-
-
-async def sync_report(bot: NetBot, ticket_id: int) -> str:
-    """The ticket's last sync, pending writes and last error, as a reply."""
-    runtime = bot.runtime
-    status = await runtime.workers.run("database", sync_status, runtime.database, ticket_id)
-    return status_text(status)
+from netbot.threader import STATUS_PREFIX
 
 
 def status_button(ticket_id: int) -> discord.ui.View:
-    """A persistent button (its custom id carries the ticket) showing `sync_report`."""
+    """A persistent button (its custom id carries the ticket): the threader cog answers it."""
     view = discord.ui.View(timeout=None)
     view.add_item(
         discord.ui.Button(

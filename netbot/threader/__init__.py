@@ -18,7 +18,13 @@ from netbot.tickets import REDMINE_ENV
 if TYPE_CHECKING:
     from netbot.threader.discord_rest import DiscordRest
     from netbot.threader.service import SideDoor, build
-    from netbot.threader.status import STATUS_PREFIX, SyncStatus, status_text, sync_status
+    from netbot.threader.status import (
+        STATUS_PREFIX,
+        SyncStatus,
+        status_text,
+        sync_report,
+        sync_status,
+    )
     from netbot.threader.sync import BackendDown, CycleReport, SetupProblem, Threader, run_every
 
 CAPABILITY = Capability(
@@ -44,6 +50,7 @@ _LAZY = {"DiscordRest": "netbot.threader.discord_rest", "build": "netbot.threade
          "run_every": "netbot.threader.sync",
          "SyncStatus": "netbot.threader.status", "sync_status": "netbot.threader.status",
          "STATUS_PREFIX": "netbot.threader.status", "status_text": "netbot.threader.status",
+         "sync_report": "netbot.threader.status",
          "BackendDown": "netbot.threader.sync", "CycleReport": "netbot.threader.sync",
          "SetupProblem": "netbot.threader.sync", "Threader": "netbot.threader.sync"}  # fmt: skip
 
@@ -63,5 +70,6 @@ __all__ = [
     "build",
     "run_every",
     "status_text",
+    "sync_report",
     "sync_status",
 ]

@@ -70,14 +70,12 @@ class DiscordRest:
         token: Secret,
         *,
         timeout: float = 15.0,
-        on_request: Callable[[str], None] | None = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
     ) -> None:
         self.base_url = base_url.replace("{API_VERSION}", str(API_VERSION)).rstrip("/")
         self._token = token
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
-        self._on_request = on_request
         self._sleep = sleep
         self._global_until = 0.0
         self._bucket_until: dict[str, float] = {}
@@ -126,8 +124,6 @@ class DiscordRest:
         for attempt in range(RETRIES):
             await self._wait_for_limits(key)
             self.requests += 1
-            if self._on_request is not None:
-                self._on_request(key)
             try:
                 async with self._client().request(
                     method, url, json=body, params=params, headers=headers

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from netbot.core.db import Database
 from netbot.core.text import outside
 from netbot.threader import store
+
+if TYPE_CHECKING:
+    from netbot.core.runtime import Runtime
 
 STATUS_PREFIX = "threader:status:"  # the thread's status button: custom id + ticket id
 
@@ -64,3 +68,10 @@ def status_text(status: SyncStatus) -> str:
         at = f" (<t:{int(status.last_error_at.timestamp())}:R>)" if status.last_error_at else ""
         lines.append(f"Last error{at}: {outside(status.last_error, 300)}")
     return "\n".join(lines)
+
+
+async def sync_report(runtime: Runtime, ticket_id: int) -> str:
+    """The ticket's last sync, pending writes and last error, as a reply (read on a database
+    worker thread)."""
+    status = await runtime.workers.run("database", sync_status, runtime.database, ticket_id)
+    return status_text(status)

@@ -137,11 +137,6 @@ def links(db: Database, ticket_id: int) -> list[Link]:
         return [_as(Link, row) for row in rows]
 
 
-def add_link(db: Database, link: Link) -> None:
-    with db.session() as session:
-        _insert_link(session, link)
-
-
 def _insert_link(session: Any, link: Link) -> None:
     row = {name: getattr(link, name) for name in Link.__dataclass_fields__}
     upsert(session, SyncLink, row, keys=("journal_id", "message_id"))

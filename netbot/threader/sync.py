@@ -95,7 +95,6 @@ class CycleReport:
     noted: int = 0  # notes written to Redmine
     edited: int = 0  # notes or messages edited (tombstones included)
     failed: list[int] = field(default_factory=list)
-    refused: list[int] = field(default_factory=list)  # tickets whose thread field is unusable
     backlog: int = 0  # tickets left for the next cycle, claims included
 
     def line(self) -> str:
@@ -110,10 +109,8 @@ class CycleReport:
 @dataclass
 class _Work:
     state: store.TicketState
-    issue_changed: bool
     thread: dict[str, Any] | None
     thread_changed: bool
-    stamp: str = ""
 
 
 class Threader:
@@ -228,14 +225,11 @@ class Threader:
                 await self._enrol(issue, states.get(ticket_id), active)
             except Refused as exc:  # fixed only by editing the ticket, which moves the cursor
                 self._log_once(ticket_id, f"not enrolled: {exc.message}")
-                report.refused.append(ticket_id)
             except SYNC_ERRORS as exc:
                 self._log_once(ticket_id, f"enrolment failed: {_why(exc)}")
                 report.failed.append(ticket_id)
         states = await self._d(store.tickets)
-        open_claims: dict[int, int] = {}
-        for claim in await self._d(store.claims):
-            open_claims[claim.ticket_id] = open_claims.get(claim.ticket_id, 0) + 1
+        open_claims = {claim.ticket_id for claim in await self._d(store.claims)}
         work: list[_Work] = []
         for ticket_id, state in sorted(states.items()):
             thread = active.get(state.thread_id)
@@ -265,12 +259,12 @@ class Threader:
                 # Another threader may have synced it since the listing: decide again on
                 # the state as it is now, under the lock.
                 fresh = await self._d(store.ticket, ticket_id)
-                claimed = bool(await self._d(store.claims, ticket_id))
+                claims = await self._d(store.claims, ticket_id)
                 current = None if fresh is None else _work(
-                    fresh, changed.get(ticket_id), item.thread, claimed, recheck
+                    fresh, changed.get(ticket_id), item.thread, bool(claims), recheck
                 )  # fmt: skip
                 if current is not None:
-                    await self._sync_ticket(current, report, recheck)
+                    await self._sync_ticket(current, claims, report, recheck)
                     report.tickets += 1
             except ClaimsPending:
                 skipped.add(ticket_id)
@@ -389,14 +383,16 @@ class Threader:
                 if thread is None and not self._settled(claim):
                     return  # the creation may still be in flight
                 await self._d(store.settle, claim.id)
+            created = None
             if thread is None:
-                await self._d(store.claim, ticket_id, 0, "thread", ticket_id, f"#{ticket_id} ")
+                created = await self._d(
+                    store.claim, ticket_id, 0, "thread", ticket_id, f"#{ticket_id} "
+                )
                 thread = await self.discord.create_thread(channel_id, name)
             guild_id = int(thread.get("guild_id") or 0)
             await self._d(store.enrol, ticket_id, int(thread["id"]), guild_id, channel_id)
-            for claim in await self._d(store.claims, ticket_id):
-                if claim.kind == "thread":
-                    await self._d(store.settle, claim.id)
+            if created is not None:  # the claims read above are settled already
+                await self._d(store.settle, created.id)
             thread_id = int(thread["id"])
         else:
             thread_id = state.thread_id
@@ -408,19 +404,23 @@ class Threader:
 
     # --- one ticket ----------------------------------------------------------------------
 
-    async def _sync_ticket(self, item: _Work, report: CycleReport, recheck: bool) -> None:
+    async def _sync_ticket(
+        self, item: _Work, claims: list[store.Claim], report: CycleReport, recheck: bool
+    ) -> None:
+        """Sync one ticket; `claims` are its open claims, read under its lock."""
         state = item.state
-        claims = await self._d(store.claims, state.ticket_id)
         if any(not self._settled(c) for c in claims):
             raise ClaimsPending
         issue = await self._r(self.redmine.issue, state.ticket_id)
         thread_last = int((item.thread or {}).get("last_message_id") or 0)
         if claims:
             await self._resolve(state, claims, issue)
-        posted = await self._redmine_to_discord(state, issue, thread_last, report)
+        links = await self._d(store.links, state.ticket_id)
+        posted = await self._redmine_to_discord(state, issue, links, thread_last, report)
         cursor = state.last_message_id
         if item.thread_changed or recheck:
-            cursor = await self._discord_to_redmine(state, report)
+            # Still current for Discord's links: Redmine to Discord writes only its own.
+            cursor = await self._discord_to_redmine(state, links, report)
         statuses = await self._r(self.redmine.statuses)
         closed = statuses.get(int(issue["status"]["id"]), ("", False))[1]
         # Posting into an archived thread unarchives it; Discord refuses to archive an
@@ -492,11 +492,15 @@ class Threader:
         return self._hooks[parent_id]
 
     async def _redmine_to_discord(
-        self, state: store.TicketState, issue: dict[str, Any], after_id: int, report: CycleReport
+        self,
+        state: store.TicketState,
+        issue: dict[str, Any],
+        links: list[store.Link],
+        after_id: int,
+        report: CycleReport,
     ) -> bool:
         """Post each new journal, carry note edits over, tombstone deleted notes; whether
-        anything was posted."""
-        links = await self._d(store.links, state.ticket_id)
+        anything was posted. `links` are the ticket's, as they are now."""
         from_discord = {link.journal_id for link in links if link.origin == ORIGIN_DISCORD}
         posts: dict[int, list[store.Link]] = {}
         for link in links:
@@ -610,13 +614,14 @@ class Threader:
 
     # --- Discord to Redmine --------------------------------------------------------------
 
-    async def _discord_to_redmine(self, state: store.TicketState, report: CycleReport) -> int:
+    async def _discord_to_redmine(
+        self, state: store.TicketState, links: list[store.Link], report: CycleReport
+    ) -> int:
         """Note each new message; carry edits and deletes over for the messages read.
-        Returns the new message cursor."""
+        Returns the new message cursor. Of `links` only the Discord-origin ones are used."""
         messages, complete = await self.discord.messages_since(
             state.thread_id, state.last_message_id
         )
-        links = await self._d(store.links, state.ticket_id)
         noted: dict[int, list[store.Link]] = {}
         for link in links:
             if link.origin == ORIGIN_DISCORD:
@@ -832,7 +837,7 @@ def _work(
     )
     thread_changed = int((thread or {}).get("last_message_id") or 0) > state.last_message_id
     if issue_changed or thread_changed or claimed or (recheck and not state.closed):
-        return _Work(state, issue_changed, thread, thread_changed, stamp)
+        return _Work(state, thread, thread_changed)
     return None
 
 
